@@ -1,0 +1,82 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "stampede",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "stampede", targets: ["stampede"]),
+        .library(name: "CQLProtocol", targets: ["CQLProtocol"]),
+        .library(name: "CQLClient", targets: ["CQLClient"]),
+        .library(name: "CQLServer", targets: ["CQLServer"]),
+        .library(name: "LoadEngine", targets: ["LoadEngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // Frames, messages and type codecs of the CQL native protocol. No sockets.
+        .target(
+            name: "CQLProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        // Connections, pools and the cluster session.
+        .target(
+            name: "CQLClient",
+            dependencies: [
+                "CQLProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+        // The embedded CQL server: parser, storage, commit log, system tables.
+        .target(
+            name: "CQLServer",
+            dependencies: [
+                "CQLProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Collections", package: "swift-collections"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Workloads, load models, stages, HDR metrics, results.
+        .target(
+            name: "LoadEngine",
+            dependencies: [
+                "CQLClient",
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+        .executableTarget(
+            name: "stampede",
+            dependencies: [
+                "CQLProtocol", "CQLClient", "CQLServer", "LoadEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "CQLProtocolTests", dependencies: ["CQLProtocol"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "CQLClientTests", dependencies: ["CQLClient", "CQLServer"]),
+        .testTarget(name: "CQLServerTests", dependencies: ["CQLServer", "CQLClient"]),
+        .testTarget(name: "LoadEngineTests", dependencies: ["LoadEngine", "CQLServer"]),
+    ]
+)

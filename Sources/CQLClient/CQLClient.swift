@@ -1,0 +1,1 @@
+// Connections, pools and the cluster session.

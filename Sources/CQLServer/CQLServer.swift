@@ -1,0 +1,1 @@
+// The embedded CQL server. See the files beside this one.

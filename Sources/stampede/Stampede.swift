@@ -1,0 +1,14 @@
+import ArgumentParser
+
+/// The `stampede` command line: one subcommand per file.
+@main
+struct Stampede: AsyncParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "stampede",
+        abstract: "Distributed load testing for Cassandra (CQL) workloads.",
+        version: version,
+        subcommands: []
+    )
+}
