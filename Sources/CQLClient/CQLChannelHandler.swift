@@ -1,0 +1,264 @@
+import CQLProtocol
+import Logging
+import NIOCore
+
+/// One request handed to the channel handler, with the promise its response completes.
+struct CQLOutboundRequest {
+    var request: CQLRequest
+    var promise: EventLoopPromise<CQLResponse>
+    var timeout: Duration
+}
+
+/// Drives one connection: runs the handshake through `CQLConnectionStateMachine`, multiplexes requests
+/// over stream ids, coalesces writes (one flush per event-loop tick), expires timed-out requests, sends
+/// heartbeats, and fails everything in flight when the connection ends.
+///
+/// All state is confined to the channel's event loop.
+// @unchecked Sendable: every method runs on the channel's event loop (NIO calls handlers there, and `CQLConnection`
+// hops to the loop before calling `enqueue`); closures that capture it are scheduled on that same loop.
+final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = CQLFrame
+    typealias OutboundOut = ByteBuffer
+
+    private var stateMachine: CQLConnectionStateMachine
+    private var streams: CQLStreamTable<EventLoopPromise<CQLResponse>>
+    private let address: CQLHostAddress
+    private let logger: Logger
+    private(set) var protocolVersion: UInt8
+    private var context: ChannelHandlerContext?
+    private var pendingWrites: ByteBuffer
+    private var flushScheduled = false
+    private var expiryTask: RepeatedTask?
+    private var closedError: CQLClientError?
+    /// Requests waiting because every stream id is taken.
+    private var backlog: CircularBuffer<CQLOutboundRequest> = []
+    private let maxBacklog: Int
+    let handshakePromise: EventLoopPromise<Void>
+    private let onEvent: @Sendable (CQLEvent) -> Void
+    private let onInFlightChange: (Int) -> Void
+
+    init(
+        address: CQLHostAddress, configuration: CQLConnectionConfiguration, protocolVersion: UInt8,
+        handshakePromise: EventLoopPromise<Void>, logger: Logger,
+        onEvent: @escaping @Sendable (CQLEvent) -> Void, onInFlightChange: @escaping (Int) -> Void
+    ) {
+        self.address = address
+        self.stateMachine = CQLConnectionStateMachine(configuration: configuration)
+        self.streams = CQLStreamTable(capacity: configuration.maxInFlightRequests)
+        self.protocolVersion = protocolVersion
+        self.handshakePromise = handshakePromise
+        self.logger = logger
+        self.onEvent = onEvent
+        self.onInFlightChange = onInFlightChange
+        self.pendingWrites = ByteBuffer()
+        self.maxBacklog = max(configuration.maxInFlightRequests * 8, 1024)
+    }
+
+    // MARK: Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        pendingWrites = context.channel.allocator.buffer(capacity: 16 * 1024)
+        if context.channel.isActive { start(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context: context)
+        context.fireChannelActive()
+    }
+
+    private func start(context: ChannelHandlerContext) {
+        guard case .initialized = stateMachine.state else { return }
+        perform(stateMachine.channelActive(), context: context)
+        expiryTask = context.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) {
+            [weak self] _ in self?.expireTimedOutRequests()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        fail(with: closedError ?? CQLClientError(.connectionClosed, "connection to \(address) closed", host: address.description))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        let clientError: CQLClientError
+        if let protocolError = error as? CQLProtocolError {
+            clientError = CQLClientError(.protocolViolation, "\(address) sent a malformed frame: \(protocolError)", host: address.description)
+        } else if let clientErrorValue = error as? CQLClientError {
+            clientError = clientErrorValue
+        } else {
+            clientError = CQLClientError(.connectionClosed, "connection to \(address) failed: \(error)", host: address.description)
+        }
+        logger.debug("connection error", metadata: ["host": "\(address)", "error": "\(clientError)"])
+        fail(with: clientError)
+        context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent, stateMachine.isReady {
+            // Heartbeat: an OPTIONS the server must answer; a dead peer then times out the connection.
+            let promise = context.eventLoop.makePromise(of: CQLResponse.self)
+            promise.futureResult.whenFailure { [weak self] error in
+                guard let self, let clientError = error as? CQLClientError, case .timeout = clientError.kind else { return }
+                self.logger.debug("heartbeat timed out", metadata: ["host": "\(self.address)"])
+                self.closedError = CQLClientError(.connectionClosed, "connection to \(self.address) stopped answering heartbeats", host: self.address.description)
+                self.context?.close(promise: nil)
+            }
+            enqueue(CQLOutboundRequest(request: .options, promise: promise, timeout: .seconds(10)))
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    // MARK: Requests
+
+    /// Sends a request, or queues it while every stream id is busy. Must run on the event loop.
+    func enqueue(_ outbound: CQLOutboundRequest) {
+        if let closedError {
+            outbound.promise.fail(closedError)
+            return
+        }
+        guard stateMachine.isReady else {
+            outbound.promise.fail(CQLClientError(.connectionClosed, "connection to \(address) is not ready", host: address.description))
+            return
+        }
+        let deadline = NIODeadline.now() + outbound.timeout.timeAmount
+        guard let stream = streams.allocate(outbound.promise, deadline: deadline) else {
+            guard backlog.count < maxBacklog else {
+                outbound.promise.fail(CQLClientError(.busy, "too many requests waiting on \(address)", host: address.description))
+                return
+            }
+            backlog.append(outbound)
+            return
+        }
+        write(outbound.request, stream: stream)
+        onInFlightChange(streams.inFlightCount)
+    }
+
+    private func write(_ request: CQLRequest, stream: Int16) {
+        CQLFrameEncoder.write(request, stream: stream, version: protocolVersion, into: &pendingWrites)
+        scheduleFlush()
+    }
+
+    private func scheduleFlush() {
+        guard !flushScheduled, let context else { return }
+        flushScheduled = true
+        context.eventLoop.execute { [weak self] in self?.flushPendingWrites() }
+    }
+
+    private func flushPendingWrites() {
+        flushScheduled = false
+        guard let context, pendingWrites.readableBytes > 0 else { return }
+        let bytes = pendingWrites
+        pendingWrites = context.channel.allocator.buffer(capacity: max(16 * 1024, bytes.readableBytes))
+        context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
+    }
+
+    // MARK: Responses
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        guard frame.header.isResponse else {
+            errorCaught(context: context, error: CQLProtocolError(.malformed, "received a request frame (\(frame.header.opcode)) from a server"))
+            return
+        }
+        let response: CQLResponse
+        do {
+            response = try CQLResponse.decode(opcode: frame.header.opcode, flags: frame.header.flags, body: frame.body)
+        } catch {
+            errorCaught(context: context, error: error)
+            return
+        }
+        if frame.header.stream == -1 {
+            if case .event(let event) = response { onEvent(event) }
+            return
+        }
+        if !stateMachine.isReady {
+            handshake(response, context: context)
+            return
+        }
+        switch streams.complete(stream: frame.header.stream) {
+        case .pending(let promise):
+            promise.succeed(response)
+            drainBacklog()
+            onInFlightChange(streams.inFlightCount)
+        case .orphaned:
+            drainBacklog()
+        case .unknownStream:
+            errorCaught(context: context, error: CQLProtocolError(.malformed, "response on stream \(frame.header.stream), which has no request"))
+        }
+    }
+
+    private func drainBacklog() {
+        while let next = backlog.first, streams.inFlightCount < streams.capacity - streams.orphanedCount {
+            backlog.removeFirst()
+            enqueue(next)
+        }
+    }
+
+    private func handshake(_ response: CQLResponse, context: ChannelHandlerContext) {
+        perform(stateMachine.handshakeResponse(response), context: context)
+    }
+
+    private func perform(_ action: CQLConnectionStateMachine.Action, context: ChannelHandlerContext) {
+        switch action {
+        case .send(let request):
+            // Handshake requests use stream 0, as the real drivers do.
+            write(request, stream: 0)
+        case .handshakeSucceeded:
+            handshakePromise.succeed(())
+        case .handshakeFailed(let failure):
+            let error = Self.error(for: failure, address: address, version: protocolVersion)
+            closedError = error
+            handshakePromise.fail(error)
+            context.close(promise: nil)
+        case .none:
+            break
+        }
+    }
+
+    static func error(for failure: CQLConnectionStateMachine.HandshakeFailure, address: CQLHostAddress, version: UInt8) -> CQLClientError {
+        let host = address.description
+        switch failure {
+        case .unsupportedVersion(let message):
+            return CQLClientError(.unsupportedProtocolVersion, "\(host) does not support protocol v\(version): \(message)", host: host)
+        case .authenticationRequired(let authenticator):
+            return CQLClientError(
+                .authentication, "\(host) requires authentication (\(authenticator)); give a username and password", host: host)
+        case .badCredentials(let message):
+            return CQLClientError(.authentication, "\(host) rejected the credentials: \(message)", host: host)
+        case .server(let error):
+            if case .invalid = error.kind, error.message.lowercased().contains("keyspace") {
+                return CQLClientError(.server(error), "\(host): \(error.message)", host: host)
+            }
+            return CQLClientError.server(error, host: host)
+        case .unexpected(let message):
+            return CQLClientError(.protocolViolation, "\(host): \(message)", host: host)
+        }
+    }
+
+    // MARK: Timeouts and failure
+
+    private func expireTimedOutRequests() {
+        let expired = streams.expire(now: .now())
+        guard !expired.isEmpty else { return }
+        for promise in expired {
+            promise.fail(CQLClientError(.timeout, "request to \(address) timed out; it may or may not have been applied", host: address.description))
+        }
+        onInFlightChange(streams.inFlightCount)
+        if streams.orphanedCount > streams.capacity / 2 {
+            closedError = CQLClientError(.connectionClosed, "\(address) left too many requests unanswered; reconnecting", host: address.description)
+            context?.close(promise: nil)
+        }
+    }
+
+    private func fail(with error: CQLClientError) {
+        if closedError == nil { closedError = error }
+        stateMachine.closed()
+        expiryTask?.cancel()
+        expiryTask = nil
+        handshakePromise.fail(error)
+        for promise in streams.removeAll() { promise.fail(error) }
+        while let waiting = backlog.popFirst() { waiting.promise.fail(error) }
+        onInFlightChange(0)
+    }
+}

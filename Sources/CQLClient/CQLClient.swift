@@ -1,1 +1,0 @@
-// Connections, pools and the cluster session.

@@ -1,0 +1,150 @@
+import Atomics
+import CQLProtocol
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+
+/// One connection to one Cassandra node, multiplexing up to `maxInFlightRequests` requests.
+///
+/// `send` may be called from any thread; the work happens on the connection's event loop.
+public final class CQLConnection: Sendable {
+    public let address: CQLHostAddress
+    /// The protocol version agreed with the server.
+    public let protocolVersion: UInt8
+    let channel: Channel
+    private let handler: NIOLoopBound<CQLChannelHandler>
+    private let inFlightCounter: ManagedAtomic<Int>
+    let defaultTimeout: Duration
+
+    private init(address: CQLHostAddress, protocolVersion: UInt8, channel: Channel, handler: CQLChannelHandler,
+                 inFlightCounter: ManagedAtomic<Int>, defaultTimeout: Duration) {
+        self.address = address
+        self.protocolVersion = protocolVersion
+        self.channel = channel
+        self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        self.inFlightCounter = inFlightCounter
+        self.defaultTimeout = defaultTimeout
+    }
+
+    /// Requests currently waiting for a response.
+    public var inFlightRequests: Int { inFlightCounter.load(ordering: .relaxed) }
+
+    public var isActive: Bool { channel.isActive }
+
+    /// Completes when the connection has closed, for whatever reason.
+    public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+
+    /// Connects and completes the handshake, stepping down from `configuration.protocolVersion`
+    /// to `minimumProtocolVersion` when the server asks for a lower version.
+    public static func connect(
+        to address: CQLHostAddress, configuration: CQLConnectionConfiguration,
+        eventLoopGroup: EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger = Logger(label: "stampede.cql"),
+        onEvent: @escaping @Sendable (CQLEvent) -> Void = { _ in }
+    ) async throws -> CQLConnection {
+        var version = configuration.protocolVersion
+        while true {
+            do {
+                return try await connect(to: address, version: version, configuration: configuration,
+                                         eventLoopGroup: eventLoopGroup, logger: logger, onEvent: onEvent)
+            } catch let error as CQLClientError {
+                guard case .unsupportedProtocolVersion = error.kind, version > configuration.minimumProtocolVersion else { throw error }
+                logger.debug("stepping down protocol version", metadata: ["host": "\(address)", "from": "\(version)"])
+                version -= 1
+            }
+        }
+    }
+
+    private static func connect(
+        to address: CQLHostAddress, version: UInt8, configuration: CQLConnectionConfiguration,
+        eventLoopGroup: EventLoopGroup, logger: Logger, onEvent: @escaping @Sendable (CQLEvent) -> Void
+    ) async throws -> CQLConnection {
+        let sslContext = try configuration.tls.map { try $0.makeContext() }
+        let counter = ManagedAtomic(0)
+        let eventLoop = eventLoopGroup.next()
+        let handshakePromise = eventLoop.makePromise(of: Void.self)
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(configuration.connectTimeout.timeAmount)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(ChannelOptions.socketOption(.so_keepalive), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    if let sslContext {
+                        let handler = try NIOSSLClientHandler(
+                            context: sslContext, serverHostname: configuration.tls?.verifyHostname == true && !address.host.isIPAddress ? address.host : nil)
+                        try sync.addHandler(handler)
+                    }
+                    if let interval = configuration.heartbeatInterval {
+                        try sync.addHandler(IdleStateHandler(readTimeout: interval.timeAmount))
+                    }
+                    try sync.addHandler(ByteToMessageHandler(CQLFrameByteDecoder()))
+                    try sync.addHandler(CQLChannelHandler(
+                        address: address, configuration: configuration, protocolVersion: version,
+                        handshakePromise: handshakePromise, logger: logger, onEvent: onEvent,
+                        onInFlightChange: { counter.store($0, ordering: .relaxed) }))
+                }
+            }
+        let channel: Channel
+        do {
+            channel = try await bootstrap.connect(host: address.host, port: address.port).get()
+        } catch {
+            handshakePromise.fail(error)
+            throw CQLClientError(.connectionFailed, "cannot connect to \(address): \(Self.describe(error))", host: address.description)
+        }
+        let timeout = eventLoop.scheduleTask(in: configuration.connectTimeout.timeAmount) {
+            handshakePromise.fail(CQLClientError(.timeout, "\(address) did not complete the handshake within \(configuration.connectTimeout)", host: address.description))
+        }
+        do {
+            try await handshakePromise.futureResult.get()
+            timeout.cancel()
+        } catch {
+            timeout.cancel()
+            try? await channel.close()
+            throw error
+        }
+        let handler = try await channel.pipeline.handler(type: CQLChannelHandler.self).get()
+        logger.debug("connected", metadata: ["host": "\(address)", "protocol": "v\(version)"])
+        return CQLConnection(address: address, protocolVersion: version, channel: channel, handler: handler,
+                             inFlightCounter: counter, defaultTimeout: configuration.requestTimeout)
+    }
+
+    static func describe(_ error: Error) -> String {
+        let text = "\(error)"
+        if text.contains("Connection refused") || text.contains("connection refused") || text.contains("ECONNREFUSED") { return "connection refused" }
+        if let connectError = error as? NIOConnectionError {
+            if let first = connectError.connectionErrors.first { return describe(first.error) }
+            if connectError.dnsAAAAError != nil || connectError.dnsAError != nil { return "cannot resolve host name \(connectError.host)" }
+        }
+        if error is ChannelError, case .connectTimeout = error as! ChannelError { return "connect timed out" }
+        return text
+    }
+
+    /// Sends one request and returns the server's response, which may be `.error`.
+    /// Throws `CQLClientError` for timeouts and connection failures.
+    public func send(_ request: CQLRequest, timeout: Duration? = nil) -> EventLoopFuture<CQLResponse> {
+        let promise = channel.eventLoop.makePromise(of: CQLResponse.self)
+        let outbound = CQLOutboundRequest(request: request, promise: promise, timeout: timeout ?? defaultTimeout)
+        if channel.eventLoop.inEventLoop {
+            handler.value.enqueue(outbound)
+        } else {
+            let handler = self.handler
+            channel.eventLoop.execute { handler.value.enqueue(outbound) }
+        }
+        return promise.futureResult
+    }
+
+    /// Sends one request and waits for the response.
+    public func send(_ request: CQLRequest, timeout: Duration? = nil) async throws -> CQLResponse {
+        try await send(request, timeout: timeout).get()
+    }
+
+    /// Closes the connection; requests in flight fail with `connectionClosed`.
+    public func close() async {
+        try? await channel.close()
+    }
+}
+
+extension String {
+    var isIPAddress: Bool { CQLInet(self) != nil }
+}
