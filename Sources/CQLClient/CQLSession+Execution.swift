@@ -1,0 +1,227 @@
+import CQLProtocol
+import NIOCore
+
+extension CQLSession {
+    // MARK: Public API
+
+    /// Prepares a statement (once per session and keyspace: later calls return the cached statement).
+    public func prepare(_ query: String) async throws -> CQLPreparedStatement {
+        let keyspace = self.keyspace
+        let cacheKey = (keyspace ?? "") + "\u{0}" + query
+        if let cached = preparedCache.withLockedValue({ $0[cacheKey] }) { return cached }
+        let (response, host) = try await send(.prepare(query), plan: queryPlan(keyspace: nil, routingKey: nil), isIdempotent: true, timeout: nil)
+        guard case .result(.prepared(let prepared)) = response else {
+            throw CQLClientError(.protocolViolation, "\(host) answered PREPARE with \(response.opcode)", host: host.description)
+        }
+        let statement = CQLPreparedStatement(query: query, keyspace: keyspace, prepared: prepared)
+        preparedCache.withLockedValue { $0[cacheKey] = statement }
+        return statement
+    }
+
+    /// Executes a prepared statement with values for its bind markers, in order.
+    @discardableResult
+    public func execute(_ statement: CQLPreparedStatement, values: [CQLValue] = [], options: CQLStatementOptions = .init()) async throws -> CQLQueryResult {
+        let (bound, routingKey) = try statement.bind(values)
+        return try await execute(statement, bound: bound, routingKey: routingKey, options: options)
+    }
+
+    /// Executes a prepared statement whose values are already serialized (see `CQLPreparedStatement.bind`).
+    @discardableResult
+    public func execute(_ statement: CQLPreparedStatement, bound: CQLBoundValues, routingKey: ByteBuffer?, options: CQLStatementOptions = .init()) async throws -> CQLQueryResult {
+        let parameters = makeParameters(values: bound, options: options, skipMetadata: !statement.resultColumns.isEmpty)
+        let plan = queryPlan(keyspace: statement.routingKeyspace, routingKey: routingKey)
+        let isIdempotent = options.isIdempotent ?? statement.isRead
+        let (response, host) = try await send(.execute(id: statement.id, parameters), plan: plan, isIdempotent: isIdempotent,
+                                              timeout: options.timeout, reprepare: statement.query)
+        return try Self.result(from: response, host: host, columns: statement.resultColumns)
+    }
+
+    /// Runs an unprepared statement. Values are sent with their natural types (text as varchar, and so on).
+    @discardableResult
+    public func query(_ cql: String, values: [CQLValue] = [], options: CQLStatementOptions = .init()) async throws -> CQLQueryResult {
+        let parameters = makeParameters(values: try CQLBoundValues.natural(values), options: options, skipMetadata: false)
+        let isIdempotent = options.isIdempotent ?? CQLPreparedStatement.looksLikeRead(cql)
+        let (response, host) = try await send(.query(cql, parameters), plan: queryPlan(keyspace: nil, routingKey: nil),
+                                              isIdempotent: isIdempotent, timeout: options.timeout)
+        let result = try Self.result(from: response, host: host, columns: nil)
+        if case .result(.setKeyspace(let keyspace)) = response { await use(keyspace) }
+        return result
+    }
+
+    /// Runs a statement and ignores its rows.
+    public func run(_ cql: String, values: [CQLValue] = [], options: CQLStatementOptions = .init()) async throws {
+        _ = try await query(cql, values: values, options: options)
+    }
+
+    /// One statement of a batch: a prepared statement with values, or CQL text.
+    public enum BatchEntry: Sendable {
+        case prepared(CQLPreparedStatement, [CQLValue])
+        case query(String, [CQLValue])
+    }
+
+    /// Runs a batch. Routed by the first prepared statement's partition.
+    public func batch(_ entries: [BatchEntry], type: CQLBatchType = .logged, options: CQLStatementOptions = .init()) async throws {
+        var statements: [CQLBatchStatement] = []
+        var routing: (String?, ByteBuffer?) = (nil, nil)
+        var allRead = true
+        for entry in entries {
+            switch entry {
+            case .prepared(let statement, let values):
+                let (bound, key) = try statement.bind(values)
+                if routing.1 == nil { routing = (statement.routingKeyspace, key) }
+                statements.append(CQLBatchStatement(kind: .prepared(id: statement.id), values: bound))
+                allRead = false
+            case .query(let cql, let values):
+                statements.append(CQLBatchStatement(kind: .query(cql), values: try CQLBoundValues.natural(values)))
+                allRead = false
+            }
+        }
+        let batch = CQLBatch(
+            type: type, statements: statements, consistency: options.consistency ?? configuration.defaultConsistency,
+            serialConsistency: options.serialConsistency ?? configuration.defaultSerialConsistency,
+            defaultTimestamp: options.timestamp ?? (configuration.clientTimestamps ? nextTimestamp() : nil))
+        let plan = queryPlan(keyspace: routing.0, routingKey: routing.1)
+        let (response, host) = try await send(.batch(batch), plan: plan, isIdempotent: options.isIdempotent ?? allRead, timeout: options.timeout)
+        _ = try Self.result(from: response, host: host, columns: nil)
+    }
+
+    /// Every row of a query, fetching pages as the sequence is consumed.
+    public func rows(_ cql: String, values: [CQLValue] = [], options: CQLStatementOptions = .init()) -> CQLRowSequence {
+        CQLRowSequence(options: options) { options in try await self.query(cql, values: values, options: options) }
+    }
+
+    /// Every row of a prepared statement, fetching pages as the sequence is consumed.
+    public func rows(_ statement: CQLPreparedStatement, values: [CQLValue] = [], options: CQLStatementOptions = .init()) -> CQLRowSequence {
+        CQLRowSequence(options: options) { options in try await self.execute(statement, values: values, options: options) }
+    }
+
+    // MARK: Internals
+
+    /// Switches every pooled connection to `keyspace`.
+    func use(_ keyspace: String) async {
+        let pools = state.withLockedValue { state -> [CQLHostPool] in
+            state.keyspace = keyspace
+            return Array(state.pools.values)
+        }
+        let statement = CQLRequest.query("USE \(CQLIdentifier.quoted(keyspace))", CQLQueryParameters())
+        for pool in pools {
+            for connection in pool.openConnections { _ = try? await connection.send(statement) }
+        }
+    }
+
+    func makeParameters(values: CQLBoundValues, options: CQLStatementOptions, skipMetadata: Bool) -> CQLQueryParameters {
+        CQLQueryParameters(
+            consistency: options.consistency ?? configuration.defaultConsistency,
+            values: values,
+            skipMetadata: skipMetadata,
+            pageSize: options.pageSize ?? configuration.pageSize,
+            pagingState: options.pagingState,
+            serialConsistency: options.serialConsistency ?? configuration.defaultSerialConsistency,
+            defaultTimestamp: options.timestamp ?? (configuration.clientTimestamps ? nextTimestamp() : nil))
+    }
+
+    /// Sends `request` along the plan, applying the retry policy; re-prepares on `Unprepared`.
+    func send(_ request: CQLRequest, plan: [CQLHostPool], isIdempotent: Bool, timeout: Duration?, reprepare query: String? = nil) async throws -> (CQLResponse, CQLHostAddress) {
+        guard !isClosed else { throw CQLClientError(.shutdown, "the session is closed") }
+        var errors: [(host: String, error: CQLClientError)] = []
+        var attempt = 0
+        for pool in plan {
+            guard let connection = pool.leastBusyConnection() else {
+                errors.append((pool.address.description, pool.lastError ?? CQLClientError(.connectionFailed, "no open connection to \(pool.address)", host: pool.address.description)))
+                continue
+            }
+            let error: CQLClientError
+            do {
+                var response = try await connection.send(request, timeout: timeout)
+                if case .error(let serverError) = response, case .unprepared = serverError.kind, let query {
+                    // The host does not know the statement (restarted or new): prepare it there and try again.
+                    _ = try await connection.send(.prepare(query), timeout: timeout)
+                    response = try await connection.send(request, timeout: timeout)
+                }
+                guard case .error(let serverError) = response else { return (response, pool.address) }
+                error = CQLClientError.server(serverError, host: pool.address.description)
+            } catch let clientError as CQLClientError {
+                error = clientError
+            }
+            errors.append((pool.address.description, error))
+            switch configuration.retryPolicy.decide(error: error, isIdempotent: isIdempotent, attempt: attempt) {
+            case .retryNextHost:
+                attempt += 1
+            case .rethrow:
+                throw error
+            }
+        }
+        if errors.count == 1 { throw errors[0].error }
+        throw Self.allFailed(errors)
+    }
+
+    /// Converts a response into a result, or throws the server's error.
+    static func result(from response: CQLResponse, host: CQLHostAddress, columns: [CQLColumnSpec]?) throws -> CQLQueryResult {
+        switch response {
+        case .result(.rows(let rows)):
+            let columns = rows.metadata.columns ?? columns ?? []
+            do {
+                let values = try rows.decodeRows(columns: columns)
+                return CQLQueryResult(columns: columns, rows: values, pagingState: rows.metadata.pagingState, host: host)
+            } catch {
+                throw CQLClientError(.protocolViolation, "\(host) sent rows that cannot be decoded: \(error)", host: host.description)
+            }
+        case .result(.schemaChange(let change)):
+            return CQLQueryResult(host: host, schemaChange: change)
+        case .result:
+            return CQLQueryResult(host: host)
+        case .error(let error):
+            throw CQLClientError.server(error, host: host.description)
+        default:
+            throw CQLClientError(.protocolViolation, "\(host) answered with \(response.opcode)", host: host.description)
+        }
+    }
+}
+
+extension CQLPreparedStatement {
+    /// Reads are idempotent by default.
+    var isRead: Bool { Self.looksLikeRead(query) }
+
+    static func looksLikeRead(_ cql: String) -> Bool {
+        cql.drop { $0.isWhitespace }.prefix(6).lowercased() == "select"
+    }
+}
+
+/// Rows of a query, page by page, fetched lazily as the sequence is iterated.
+public struct CQLRowSequence: AsyncSequence, Sendable {
+    public typealias Element = [CQLValue]
+    let options: CQLStatementOptions
+    let fetch: @Sendable (CQLStatementOptions) async throws -> CQLQueryResult
+
+    init(options: CQLStatementOptions, fetch: @escaping @Sendable (CQLStatementOptions) async throws -> CQLQueryResult) {
+        self.options = options
+        self.fetch = fetch
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var options: CQLStatementOptions
+        let fetch: @Sendable (CQLStatementOptions) async throws -> CQLQueryResult
+        var page: [[CQLValue]] = []
+        var position = 0
+        var finished = false
+        var started = false
+
+        public mutating func next() async throws -> [CQLValue]? {
+            while position >= page.count {
+                if finished || (started && options.pagingState == nil) { return nil }
+                let result = try await fetch(options)
+                started = true
+                page = result.rows
+                position = 0
+                options.pagingState = result.pagingState
+                if result.pagingState == nil { finished = true }
+            }
+            defer { position += 1 }
+            return page[position]
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(options: options, fetch: fetch)
+    }
+}

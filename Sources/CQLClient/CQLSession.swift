@@ -1,0 +1,210 @@
+import Atomics
+import CQLProtocol
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// A connection to a whole cluster: discovers its nodes, keeps a pool per node, routes each statement to a
+/// replica of its partition, retries what is safe to retry, and pages through results.
+///
+/// ```swift
+/// let session = try await CQLSession.connect(CQLSessionConfiguration(contactPoints: ["127.0.0.1"]))
+/// let insert = try await session.prepare("INSERT INTO ks.t (id, v) VALUES (?, ?)")
+/// try await session.execute(insert, values: [.uuid(UUID()), .text("hello")])
+/// ```
+public final class CQLSession: Sendable {
+    let configuration: CQLSessionConfiguration
+    let logger: Logger
+
+    struct State {
+        var hosts: [CQLHostAddress: CQLHostInfo] = [:]
+        var pools: [CQLHostAddress: CQLHostPool] = [:]
+        var ring = CQLTokenRing(ownership: [])
+        var ringIDs: [Int: CQLHostAddress] = [:]
+        var replications: [String: CQLReplication] = [:]
+        var keyspace: String?
+        var localDatacenter: String?
+        var control: CQLConnection?
+        var isClosed = false
+    }
+
+    let state: NIOLockedValueBox<State>
+    let preparedCache = NIOLockedValueBox<[String: CQLPreparedStatement]>([:])
+    private let roundRobin = ManagedAtomic<Int>(0)
+    private let lastTimestamp = ManagedAtomic<Int64>(0)
+    let controlTask = NIOLockedValueBox<Task<Void, Never>?>(nil)
+
+    private init(configuration: CQLSessionConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        var initial = State()
+        initial.keyspace = configuration.keyspace
+        initial.localDatacenter = configuration.localDatacenter
+        self.state = NIOLockedValueBox(initial)
+    }
+
+    /// Connects to the cluster through the first contact point that answers, discovers the other nodes and
+    /// opens the pools.
+    ///
+    /// Throws `CQLClientError` naming every contact point that failed, or "keyspace X does not exist".
+    public static func connect(_ configuration: CQLSessionConfiguration, logger: Logger = Logger(label: "stampede.cql")) async throws -> CQLSession {
+        let contactPoints = try configuration.validated()
+        let session = CQLSession(configuration: configuration, logger: logger)
+        try await session.openControlConnection(candidates: contactPoints)
+        try await session.refreshTopology()
+        if let keyspace = configuration.keyspace, session.state.withLockedValue({ $0.replications[keyspace] }) == nil {
+            await session.close()
+            throw CQLClientError(.invalidArgument, "keyspace \(keyspace) does not exist")
+        }
+        try await session.openPools()
+        return session
+    }
+
+    /// The current keyspace (set by configuration or `USE`).
+    public var keyspace: String? { state.withLockedValue { $0.keyspace } }
+
+    /// What the session knows about the cluster's nodes.
+    public var hosts: [CQLHostInfo] {
+        state.withLockedValue { state in
+            state.hosts.values.map { host in
+                var host = host
+                host.isUp = state.pools[host.address]?.isUp ?? host.isUp
+                return host
+            }.sorted { $0.address.description < $1.address.description }
+        }
+    }
+
+    /// The datacenter whose hosts are used first.
+    public var localDatacenter: String? { state.withLockedValue { $0.localDatacenter } }
+
+    /// Replication of every keyspace, from system_schema.keyspaces.
+    public var replications: [String: CQLReplication] { state.withLockedValue { $0.replications } }
+
+    /// Closes every connection. Statements in flight fail with `connectionClosed`.
+    public func close() async {
+        let (pools, control) = state.withLockedValue { state -> ([CQLHostPool], CQLConnection?) in
+            state.isClosed = true
+            return (Array(state.pools.values), state.control)
+        }
+        controlTask.withLockedValue { $0?.cancel() }
+        for pool in pools { await pool.shutdown() }
+        await control?.close()
+    }
+
+    var isClosed: Bool { state.withLockedValue { $0.isClosed } }
+
+    // MARK: Pools
+
+    func connectionConfiguration() -> CQLConnectionConfiguration {
+        var connection = configuration.connection
+        connection.keyspace = state.withLockedValue { $0.keyspace }
+        return connection
+    }
+
+    func makePool(for address: CQLHostAddress) -> CQLHostPool {
+        CQLHostPool(
+            address: address, size: configuration.connectionsPerHost, eventLoopGroup: configuration.eventLoopGroup,
+            logger: logger, baseDelay: configuration.reconnectBaseDelay, maxDelay: configuration.reconnectMaxDelay,
+            makeConfiguration: { [weak self] in self?.connectionConfiguration() ?? CQLConnectionConfiguration() },
+            onStateChange: { [logger] address, isUp in logger.debug("host state", metadata: ["host": "\(address)", "up": "\(isUp)"]) })
+    }
+
+    /// Opens pools to the local datacenter's hosts (all hosts when no datacenter is known).
+    private func openPools() async throws {
+        let pools: [CQLHostPool] = state.withLockedValue { state in
+            var created: [CQLHostPool] = []
+            for host in state.hosts.values where state.localDatacenter == nil || host.datacenter == state.localDatacenter {
+                if state.pools[host.address] == nil {
+                    let pool = makePool(for: host.address)
+                    state.pools[host.address] = pool
+                    created.append(pool)
+                }
+            }
+            return created
+        }
+        var errors: [(host: String, error: CQLClientError)] = []
+        await withTaskGroup(of: (String, CQLClientError?).self) { group in
+            for pool in pools {
+                group.addTask {
+                    do {
+                        try await pool.fill()
+                        return (pool.address.description, nil)
+                    } catch {
+                        return (pool.address.description, error as? CQLClientError ?? CQLClientError(.connectionFailed, "\(error)"))
+                    }
+                }
+            }
+            for await case (let host, let error?) in group { errors.append((host, error)) }
+        }
+        if !pools.isEmpty, errors.count == pools.count {
+            await close()
+            throw Self.allFailed(errors)
+        }
+    }
+
+    static func allFailed(_ errors: [(host: String, error: CQLClientError)]) -> CQLClientError {
+        let details = errors.map { "\($0.error.message)" }.joined(separator: "; ")
+        let noun = errors.count == 1 ? "host" : "hosts"
+        return CQLClientError(.noHostAvailable, "all \(errors.count) \(noun) failed: \(details)", hostErrors: errors)
+    }
+
+    // MARK: Timestamps
+
+    /// Microseconds since the epoch, strictly increasing within this session.
+    func nextTimestamp() -> Int64 {
+        let now = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        while true {
+            let last = lastTimestamp.load(ordering: .relaxed)
+            let next = max(now, last + 1)
+            if lastTimestamp.compareExchange(expected: last, desired: next, ordering: .relaxed).exchanged { return next }
+        }
+    }
+
+    // MARK: Query plans
+
+    /// The hosts to try for a statement, best first: replicas of its partition in the local datacenter,
+    /// then the other local hosts round-robin, then hosts of other datacenters that have pools.
+    func queryPlan(keyspace: String?, routingKey: ByteBuffer?) -> [CQLHostPool] {
+        let start = roundRobin.loadThenWrappingIncrement(ordering: .relaxed)
+        return state.withLockedValue { state in
+            var local: [CQLHostPool] = []
+            var remote: [CQLHostPool] = []
+            for (address, pool) in state.pools where pool.isUp {
+                if state.localDatacenter == nil || state.hosts[address]?.datacenter == state.localDatacenter {
+                    local.append(pool)
+                } else {
+                    remote.append(pool)
+                }
+            }
+            local.sort { $0.address.description < $1.address.description }
+            if !local.isEmpty {
+                let offset = start % local.count
+                local = Array(local[offset...] + local[..<offset])
+            }
+            var plan: [CQLHostPool] = []
+            if configuration.tokenAwareRouting, let routingKey, let keyspace, let replication = state.replications[keyspace], !state.ring.isEmpty {
+                let token = Murmur3Partitioner.token(of: routingKey.readableBytesView)
+                var replicas: [CQLHostPool] = []
+                for member in state.ring.replicas(of: token, replication: replication) {
+                    if let address = state.ringIDs[member.id], let pool = state.pools[address], pool.isUp,
+                       state.localDatacenter == nil || member.datacenter == state.localDatacenter {
+                        replicas.append(pool)
+                    }
+                }
+                if replicas.count > 1 {
+                    let offset = start % replicas.count
+                    replicas = Array(replicas[offset...] + replicas[..<offset])
+                }
+                plan = replicas
+            }
+            for pool in local where !plan.contains(where: { $0 === pool }) { plan.append(pool) }
+            plan += remote
+            if plan.isEmpty {
+                // Everything looks down: try them anyway, a host may have come back.
+                plan = Array(state.pools.values)
+            }
+            return plan
+        }
+    }
+}
