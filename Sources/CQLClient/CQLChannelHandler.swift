@@ -135,7 +135,16 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func write(_ request: CQLRequest, stream: Int16) {
-        CQLFrameEncoder.write(request, stream: stream, version: protocolVersion, into: &pendingWrites)
+        if stateMachine.usesCompression, request.opcode != .startup, request.opcode != .options {
+            var body = ByteBuffer()
+            request.writeBody(into: &body)
+            var compressed = CQLLZ4.compress(body)
+            CQLFrameHeader(version: protocolVersion, isResponse: false, flags: .compression, stream: stream, opcode: request.opcode,
+                           bodyLength: Int32(compressed.readableBytes)).write(into: &pendingWrites)
+            pendingWrites.writeBuffer(&compressed)
+        } else {
+            CQLFrameEncoder.write(request, stream: stream, version: protocolVersion, into: &pendingWrites)
+        }
         scheduleFlush()
     }
 
@@ -163,7 +172,13 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         let response: CQLResponse
         do {
-            response = try CQLResponse.decode(opcode: frame.header.opcode, flags: frame.header.flags, body: frame.body)
+            var flags = frame.header.flags
+            var body = frame.body
+            if flags.contains(.compression) {
+                body = try CQLLZ4.decompress(body)
+                flags.remove(.compression)
+            }
+            response = try CQLResponse.decode(opcode: frame.header.opcode, flags: flags, body: body)
         } catch {
             errorCaught(context: context, error: error)
             return

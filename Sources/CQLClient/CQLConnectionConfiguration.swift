@@ -71,6 +71,8 @@ public struct CQLConnectionConfiguration: Sendable {
     public var keyspace: String?
     public var credentials: CQLCredentials?
     public var tls: CQLTLSConfiguration?
+    /// Compress frames with LZ4 when the server offers it (false).
+    public var compression = false
     /// Events to REGISTER for (control connections only).
     public var eventTypes: [CQLEventType] = []
 

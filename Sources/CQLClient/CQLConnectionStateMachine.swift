@@ -35,6 +35,8 @@ struct CQLConnectionStateMachine {
     let configuration: CQLConnectionConfiguration
     /// What the server said it supports (from SUPPORTED).
     private(set) var supported: [String: [String]] = [:]
+    /// Whether frames after STARTUP are LZ4-compressed.
+    private(set) var usesCompression = false
 
     init(configuration: CQLConnectionConfiguration) {
         self.configuration = configuration
@@ -50,7 +52,11 @@ struct CQLConnectionStateMachine {
         switch (state, response) {
         case (.awaitingSupported, .supported(let options)):
             supported = options
-            let startup = ["CQL_VERSION": options["CQL_VERSION"]?.first ?? "3.0.0", "DRIVER_NAME": "Stampede", "DRIVER_VERSION": "0.1.0"]
+            var startup = ["CQL_VERSION": options["CQL_VERSION"]?.first ?? "3.0.0", "DRIVER_NAME": "Stampede", "DRIVER_VERSION": "0.1.0"]
+            if configuration.compression, options["COMPRESSION"]?.contains(CQLLZ4.name) == true {
+                startup["COMPRESSION"] = CQLLZ4.name
+                usesCompression = true
+            }
             state = .awaitingReady
             return .send(.startup(options: startup))
         case (.awaitingReady, .ready):
