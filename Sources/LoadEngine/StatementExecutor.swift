@@ -1,0 +1,31 @@
+import CQLProtocol
+
+/// The seam between the engine and a database: prepare, execute, load rows.
+///
+/// ``CQLSessionExecutor`` implements it with the real client; tests implement it with fakes so the scheduler and
+/// metrics can be tested without a server.
+public protocol StatementExecutor: Sendable {
+    /// A prepared statement, as this executor represents it.
+    associatedtype Prepared: Sendable
+
+    /// Prepares `cql`.
+    func prepare(_ cql: String) async throws -> Prepared
+
+    /// The types of `statement`'s bind markers, in order (empty when unknown).
+    func bindTypes(of statement: Prepared) -> [CQLDataType]
+
+    /// Executes `statement` once (no retries: the engine retries) and returns how many rows came back.
+    func execute(_ statement: Prepared, values: [CQLValue], consistency: CQLConsistency, isIdempotent: Bool) async throws -> Int
+
+    /// Executes an unlogged batch of `statement` with each set of values.
+    func executeUnloggedBatch(_ statement: Prepared, values: [[CQLValue]], consistency: CQLConsistency) async throws
+
+    /// Runs an unprepared statement (schema changes), ignoring rows.
+    func run(_ cql: String) async throws
+
+    /// Runs an unprepared query and returns its rows (first page is enough; the caller puts a LIMIT).
+    func rows(_ cql: String) async throws -> [[CQLValue]]
+
+    /// Says what kind of failure `error` (thrown by `execute`) is.
+    func classify(_ error: any Error) -> OperationFailure
+}

@@ -1,0 +1,131 @@
+import CQLProtocol
+import Foundation
+
+/// The built-in chat workloads on the `realtime_chat_app` schema.
+///
+/// - `chat-write`: a prepared INSERT of message `index` per operation.
+/// - `chat-mixed`: send 3 : read the latest 50 messages of a conversation 5 : read a user's 20 latest
+///   conversations 2, the choice and its parameters a pure function of the index.
+public struct ChatWorkload: Workload {
+    /// Which mix of operations.
+    public enum Mix: String, Sendable, CaseIterable {
+        case write = "chat-write"
+        case mixed = "chat-mixed"
+    }
+
+    /// Settings of the chat workloads.
+    public struct Options: Sendable {
+        /// Consistency of every statement (ONE, as in the seed).
+        public var consistency: CQLConsistency = .one
+        /// Generated users (10,000), conversations (1,000) and members per conversation (8).
+        public var users = 10_000
+        public var conversations = 1_000
+        public var membersPerConversation = 8
+        /// Vietnamese names and message text.
+        public var vietnamese = false
+        /// Load users and conversations from seeded rows at start when present (`SELECT ... LIMIT`).
+        public var useSeededRows = false
+        /// How many seeded rows to load at most.
+        public var seededRowLimit = 10_000
+        /// Replication of the keyspace when the schema is applied.
+        public var replication = "{'class': 'SimpleStrategy', 'replication_factor': 1}"
+
+        public init() {}
+    }
+
+    public static let sendMessage = "send_message"
+    public static let readMessages = "read_messages"
+    public static let readConversations = "read_conversations"
+
+    public let mix: Mix
+    public let options: Options
+    public let factory: ChatMessageFactory
+
+    public init(mix: Mix, run: RunIdentity, options: Options = Options()) {
+        self.mix = mix
+        self.options = options
+        let dataset = ChatDataset(
+            seed: run.seed, userCount: options.users, conversationCount: options.conversations,
+            membersPerConversation: options.membersPerConversation, vietnamese: options.vietnamese)
+        factory = ChatMessageFactory(run: run, dataset: dataset, vietnamese: options.vietnamese)
+    }
+
+    init(mix: Mix, options: Options, factory: ChatMessageFactory) {
+        self.mix = mix
+        self.options = options
+        self.factory = factory
+    }
+
+    public var name: String { mix.rawValue }
+
+    public var operationNames: [String] {
+        switch mix {
+        case .write: [Self.sendMessage]
+        case .mixed: [Self.sendMessage, Self.readMessages, Self.readConversations]
+        }
+    }
+
+    public var writeOperationNames: Set<String> { [Self.sendMessage] }
+
+    public var statements: [WorkloadStatement] {
+        let insert = WorkloadStatement(cql: ChatSchema.insertMessage, consistency: options.consistency, isIdempotent: true)
+        switch mix {
+        case .write:
+            return [insert]
+        case .mixed:
+            return [
+                insert,
+                WorkloadStatement(cql: ChatSchema.selectLatestMessages, consistency: options.consistency),
+                WorkloadStatement(cql: ChatSchema.selectUserConversations, consistency: options.consistency),
+            ]
+        }
+    }
+
+    public var schema: [String] { ChatSchema.statements(replication: options.replication) }
+
+    public func setUp(_ context: WorkloadSetupContext) async throws -> any Workload {
+        guard options.useSeededRows else { return self }
+        let limit = max(1, options.seededRowLimit)
+        let userRows = try await context.loadRows("SELECT user_id, display_name FROM \(ChatSchema.keyspace).users_by_id LIMIT \(limit)")
+        let memberRows = try await context.loadRows(
+            "SELECT conversation_id FROM \(ChatSchema.keyspace).members_by_conversation LIMIT \(limit)")
+        var users: [ChatDataset.User] = []
+        for row in userRows {
+            guard row.count >= 2, case .uuid(let id) = row[0] else { continue }
+            let name: String
+            if case .text(let text) = row[1] { name = text } else { name = "user" }
+            users.append(ChatDataset.User(id: id, name: name))
+        }
+        var conversations = Set<UUID>()
+        for row in memberRows {
+            if let first = row.first, case .uuid(let id) = first { conversations.insert(id) }
+        }
+        guard !users.isEmpty, !conversations.isEmpty else { return self }
+        // Sorted so every worker maps indexes to the same users and conversations.
+        users.sort { $0.id.uuidString < $1.id.uuidString }
+        let dataset = ChatDataset(
+            users: users, conversations: conversations.sorted { $0.uuidString < $1.uuidString },
+            membersPerConversation: options.membersPerConversation)
+        let factory = ChatMessageFactory(run: factory.run, dataset: dataset, vietnamese: options.vietnamese)
+        return ChatWorkload(mix: mix, options: options, factory: factory)
+    }
+
+    public func operation(at index: UInt64) -> WorkloadOperation {
+        switch mix {
+        case .write:
+            return WorkloadOperation(operation: 0, statement: 0, values: factory.message(at: index).values)
+        case .mixed:
+            let h = DeterministicHash.hash(seed: factory.run.seed, stream: 9, index: index)
+            let choice = DeterministicHash.bounded(h, 10)
+            if choice < 3 {
+                return WorkloadOperation(operation: 0, statement: 0, values: factory.message(at: index).values)
+            } else if choice < 8 {
+                let conversation = factory.dataset.conversations[factory.conversationIndex(of: index)]
+                return WorkloadOperation(operation: 1, statement: 1, values: [.uuid(conversation)])
+            } else {
+                let user = factory.dataset.users[Int(DeterministicHash.bounded(DeterministicHash.mix(h), UInt64(factory.dataset.users.count)))]
+                return WorkloadOperation(operation: 2, statement: 2, values: [.uuid(user.id)])
+            }
+        }
+    }
+}
