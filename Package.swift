@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "CQLClient", targets: ["CQLClient"]),
         .library(name: "CQLServer", targets: ["CQLServer"]),
         .library(name: "LoadEngine", targets: ["LoadEngine"]),
+        .library(name: "Fleet", targets: ["Fleet"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -23,6 +24,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         // Frames, messages and type codecs of the CQL native protocol. No sockets.
@@ -65,10 +70,24 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
             ]
         ),
+        // Coordinator and worker over gRPC (Protos/ + committed Generated/ code).
+        .target(
+            name: "Fleet",
+            dependencies: [
+                "LoadEngine",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "stampede",
             dependencies: [
-                "CQLProtocol", "CQLClient", "CQLServer", "LoadEngine",
+                "CQLProtocol", "CQLClient", "CQLServer", "LoadEngine", "Fleet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -78,5 +97,6 @@ let package = Package(
         .testTarget(name: "CQLClientTests", dependencies: ["CQLClient", "CQLServer"]),
         .testTarget(name: "CQLServerTests", dependencies: ["CQLServer", "CQLClient"]),
         .testTarget(name: "LoadEngineTests", dependencies: ["LoadEngine", "CQLServer"]),
+        .testTarget(name: "FleetTests", dependencies: ["Fleet", "LoadEngine"]),
     ]
 )

@@ -1,0 +1,147 @@
+/// What a distributed run does: set once on the coordinator, validated at start-up and handed to every worker.
+public struct FleetRunConfiguration: Sendable, Hashable, Codable {
+    /// The load model of the whole run.
+    public enum Model: String, Sendable, Hashable, Codable {
+        /// Write exactly `target` messages, cut into leased chunks.
+        case fixedTotal = "fixed-total"
+        /// Closed model: `users` virtual users divided among workers.
+        case closed
+        /// Open model: `rate` operations per second divided among workers.
+        case open
+    }
+
+    public var runID: String
+    public var workload: String
+    /// YAML of a custom profile (empty for built-in workloads).
+    public var profileYAML: String
+    public var contactPoints: [String]
+    public var keyspace: String
+    public var consistency: String
+    public var username: String
+    /// Never journaled or logged; supplied again on `--resume`.
+    public var password: String
+    public var tls: Bool
+    public var model: Model
+    /// Fixed-total runs: exact number of messages.
+    public var target: UInt64
+    public var chunkSize: UInt64
+    /// Duration limit (nil = none).
+    public var duration: Duration?
+    public var users: Int
+    public var spawnRate: Double
+    public var rate: Double
+    public var thinkTime: String
+    /// Operations in flight per worker (fixed-total) or the open model's in-flight bound.
+    public var concurrency: Int
+    /// Extra load engine options passed through unchanged.
+    public var options: [String: String]
+
+    public init(
+        runID: String, workload: String = "chat-write", profileYAML: String = "", contactPoints: [String] = ["127.0.0.1:9042"],
+        keyspace: String = "realtime_chat_app", consistency: String = "ONE", username: String = "", password: String = "",
+        tls: Bool = false, model: Model = .fixedTotal, target: UInt64 = 0, chunkSize: UInt64 = 1000, duration: Duration? = nil,
+        users: Int = 0, spawnRate: Double = 0, rate: Double = 0, thinkTime: String = "", concurrency: Int = 64,
+        options: [String: String] = [:]
+    ) {
+        self.runID = runID
+        self.workload = workload
+        self.profileYAML = profileYAML
+        self.contactPoints = contactPoints
+        self.keyspace = keyspace
+        self.consistency = consistency
+        self.username = username
+        self.password = password
+        self.tls = tls
+        self.model = model
+        self.target = target
+        self.chunkSize = chunkSize
+        self.duration = duration
+        self.users = users
+        self.spawnRate = spawnRate
+        self.rate = rate
+        self.thinkTime = thinkTime
+        self.concurrency = concurrency
+        self.options = options
+    }
+
+    /// Checks the configuration once at start-up.
+    public func validate() throws(FleetError) {
+        guard !runID.isEmpty, runID.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw FleetError(.invalidConfiguration, "run id '\(runID)' must be non-empty letters, digits, '-' or '_'")
+        }
+        guard !contactPoints.isEmpty else { throw FleetError(.invalidConfiguration, "at least one contact point is needed") }
+        guard concurrency > 0 else { throw FleetError(.invalidConfiguration, "concurrency must be at least 1") }
+        switch model {
+        case .fixedTotal:
+            guard target > 0 else { throw FleetError(.invalidConfiguration, "a fixed-total run needs --target > 0") }
+            guard chunkSize > 0 else { throw FleetError(.invalidConfiguration, "chunk size must be at least 1") }
+        case .closed:
+            guard users > 0 else { throw FleetError(.invalidConfiguration, "a closed-model run needs --users > 0") }
+        case .open:
+            guard rate > 0, rate.isFinite else { throw FleetError(.invalidConfiguration, "an open-model run needs --rate > 0") }
+        }
+        if model != .fixedTotal, duration == nil, target == 0 {
+            throw FleetError(.invalidConfiguration, "a rate or user run needs a --duration or a --target")
+        }
+    }
+
+    /// The copy written to the journal: everything but the password.
+    public var journaled: FleetRunConfiguration {
+        var copy = self
+        copy.password = ""
+        return copy
+    }
+}
+
+extension FleetRunConfiguration {
+    /// The wire form handed to workers.
+    var wire: Stampede_Fleet_V1_RunConfig {
+        var config = Stampede_Fleet_V1_RunConfig()
+        config.runID = runID
+        config.workload = workload
+        config.profileYaml = profileYAML
+        config.contactPoints = contactPoints
+        config.keyspace = keyspace
+        config.consistency = consistency
+        config.username = username
+        config.password = password
+        config.tls = tls
+        config.target = target
+        config.chunkSize = chunkSize
+        config.durationNanos = duration?.nanoseconds ?? 0
+        config.concurrency = UInt32(clamping: concurrency)
+        config.options = options
+        var model = Stampede_Fleet_V1_LoadModel()
+        switch self.model {
+        case .fixedTotal: model.kind = .fixedTotal
+        case .closed: model.kind = .closed
+        case .open: model.kind = .open
+        }
+        model.totalUsers = Double(users)
+        model.totalRate = rate
+        model.spawnRate = spawnRate
+        model.thinkTime = thinkTime
+        model.maxInFlight = UInt32(clamping: concurrency)
+        config.model = model
+        return config
+    }
+
+    /// From the wire form (on a worker).
+    init(wire config: Stampede_Fleet_V1_RunConfig) throws(FleetError) {
+        let model: Model
+        switch config.model.kind {
+        case .fixedTotal: model = .fixedTotal
+        case .closed: model = .closed
+        case .open: model = .open
+        case .unspecified, .UNRECOGNIZED:
+            throw FleetError(.protocolViolation, "the coordinator sent an assignment without a known load model")
+        }
+        self.init(
+            runID: config.runID, workload: config.workload, profileYAML: config.profileYaml,
+            contactPoints: config.contactPoints, keyspace: config.keyspace, consistency: config.consistency,
+            username: config.username, password: config.password, tls: config.tls, model: model, target: config.target,
+            chunkSize: config.chunkSize, duration: config.durationNanos > 0 ? .nanoseconds(config.durationNanos) : nil,
+            users: Int(config.model.totalUsers), spawnRate: config.model.spawnRate, rate: config.model.totalRate,
+            thinkTime: config.model.thinkTime, concurrency: Int(config.concurrency), options: config.options)
+    }
+}
