@@ -1,3 +1,4 @@
+import Atomics
 import CQLProtocol
 import Logging
 import NIOConcurrencyHelpers
@@ -26,6 +27,8 @@ final class CQLHostPool: Sendable {
     }
 
     private let state = NIOLockedValueBox(State())
+    /// Mirror of `State.isUp`, read lock-free on every query plan.
+    private let upFlag = ManagedAtomic(true)
 
     init(
         address: CQLHostAddress, size: Int, eventLoopGroup: any EventLoopGroup, logger: Logger,
@@ -44,7 +47,7 @@ final class CQLHostPool: Sendable {
     }
 
     /// Whether the host is believed to be reachable.
-    var isUp: Bool { state.withLockedValue { $0.isUp } }
+    var isUp: Bool { upFlag.load(ordering: .relaxed) }
 
     var lastError: CQLClientError? { state.withLockedValue { $0.lastError } }
 
@@ -82,6 +85,7 @@ final class CQLHostPool: Sendable {
                 state.lastError = nil
                 let cameUp = !state.isUp
                 state.isUp = true
+                upFlag.store(true, ordering: .relaxed)
                 return (true, cameUp)
             }
             guard keep else {
@@ -101,7 +105,10 @@ final class CQLHostPool: Sendable {
                 state.failures += 1
                 state.lastError = clientError
                 let wentDown = state.isUp && state.connections.isEmpty
-                if state.connections.isEmpty { state.isUp = false }
+                if state.connections.isEmpty {
+                    state.isUp = false
+                    upFlag.store(false, ordering: .relaxed)
+                }
                 return wentDown
             }
             if wentDown {
@@ -145,7 +152,10 @@ final class CQLHostPool: Sendable {
 
     /// Marks the host down because the cluster said so (a DOWN event).
     func markDown() {
-        state.withLockedValue { $0.isUp = $0.connections.contains { $0.isActive } }
+        state.withLockedValue { state in
+            state.isUp = state.connections.contains { $0.isActive }
+            upFlag.store(state.isUp, ordering: .relaxed)
+        }
     }
 
     /// The least busy open connection, or `nil` when none is open.

@@ -67,6 +67,7 @@ extension CQLSession {
                     created.append(pool)
                 }
             }
+            state.indexPools()
             return created
         }
         for pool in newPools { Task { try? await pool.fill() } }

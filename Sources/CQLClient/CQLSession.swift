@@ -22,6 +22,10 @@ public final class CQLSession: Sendable {
         var pools: [CQLHostAddress: CQLHostPool] = [:]
         var ring = CQLTokenRing(ownership: [])
         var ringIDs: [Int: CQLHostAddress] = [:]
+        /// Derived from `pools`, `hosts` and `ringIDs` by `indexPools()`.
+        var localPools: [CQLHostPool] = []
+        var remotePools: [CQLHostPool] = []
+        var poolsByRingID: [Int: CQLHostPool] = [:]
         var replications: [String: CQLReplication] = [:]
         var keyspace: String?
         var localDatacenter: String?
@@ -121,6 +125,7 @@ public final class CQLSession: Sendable {
                     created.append(pool)
                 }
             }
+            state.indexPools()
             return created
         }
         var errors: [(host: String, error: CQLClientError)] = []
@@ -168,43 +173,53 @@ public final class CQLSession: Sendable {
     func queryPlan(keyspace: String?, routingKey: ByteBuffer?) -> [CQLHostPool] {
         let start = roundRobin.loadThenWrappingIncrement(ordering: .relaxed)
         return state.withLockedValue { state in
-            var local: [CQLHostPool] = []
-            var remote: [CQLHostPool] = []
-            for (address, pool) in state.pools where pool.isUp {
-                if state.localDatacenter == nil || state.hosts[address]?.datacenter == state.localDatacenter {
-                    local.append(pool)
-                } else {
-                    remote.append(pool)
-                }
-            }
-            local.sort { $0.address.description < $1.address.description }
-            if !local.isEmpty {
-                let offset = start % local.count
-                local = Array(local[offset...] + local[..<offset])
-            }
+            let local = state.localPools
             var plan: [CQLHostPool] = []
+            plan.reserveCapacity(local.count + state.remotePools.count)
             if configuration.tokenAwareRouting, let routingKey, let keyspace, let replication = state.replications[keyspace], !state.ring.isEmpty {
                 let token = Murmur3Partitioner.token(of: routingKey.readableBytesView)
-                var replicas: [CQLHostPool] = []
-                for member in state.ring.replicas(of: token, replication: replication) {
-                    if let address = state.ringIDs[member.id], let pool = state.pools[address], pool.isUp,
-                       state.localDatacenter == nil || member.datacenter == state.localDatacenter {
-                        replicas.append(pool)
+                let replicas = state.ring.replicas(of: token, replication: replication)
+                let offset = replicas.isEmpty ? 0 : start % replicas.count
+                for position in replicas.indices {
+                    let member = replicas[(position + offset) % replicas.count]
+                    if let pool = state.poolsByRingID[member.id], pool.isUp, state.localDatacenter == nil || member.datacenter == state.localDatacenter {
+                        plan.append(pool)
                     }
                 }
-                if replicas.count > 1 {
-                    let offset = start % replicas.count
-                    replicas = Array(replicas[offset...] + replicas[..<offset])
-                }
-                plan = replicas
             }
-            for pool in local where !plan.contains(where: { $0 === pool }) { plan.append(pool) }
-            plan += remote
+            if !local.isEmpty {
+                let offset = start % local.count
+                for position in local.indices {
+                    let pool = local[(position + offset) % local.count]
+                    if pool.isUp, !plan.contains(where: { $0 === pool }) { plan.append(pool) }
+                }
+            }
+            for pool in state.remotePools where pool.isUp { plan.append(pool) }
             if plan.isEmpty {
                 // Everything looks down: try them anyway, a host may have come back.
-                plan = Array(state.pools.values)
+                plan = local + state.remotePools
             }
             return plan
         }
+    }
+}
+
+extension CQLSession.State {
+    /// Recomputes the pool lists used by query plans after pools or hosts change.
+    mutating func indexPools() {
+        var local: [CQLHostPool] = []
+        var remote: [CQLHostPool] = []
+        for (address, pool) in pools {
+            if localDatacenter == nil || hosts[address]?.datacenter == localDatacenter {
+                local.append(pool)
+            } else {
+                remote.append(pool)
+            }
+        }
+        localPools = local.sorted { $0.address.description < $1.address.description }
+        remotePools = remote.sorted { $0.address.description < $1.address.description }
+        var byRingID: [Int: CQLHostPool] = [:]
+        for (id, address) in ringIDs { if let pool = pools[address] { byRingID[id] = pool } }
+        poolsByRingID = byRingID
     }
 }
