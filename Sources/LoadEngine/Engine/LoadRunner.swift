@@ -1,0 +1,231 @@
+import Atomics
+import CQLProtocol
+import Synchronization
+
+/// The load engine: runs a workload against an executor under a closed or open model, pulling work indexes from a
+/// ``WorkSource``, and reports metrics every second.
+///
+/// One process (`stampede run`) uses it with a ``FixedRangeWorkSource``; a distributed worker uses it unchanged with
+/// a source that leases chunks from the coordinator, ships each ``IntervalReport`` it receives, and calls
+/// ``setShare(_:)`` when the coordinator rebalances users or rate.
+public final class LoadRunner<Executor: StatementExecutor>: Sendable {
+    public let configuration: EngineConfiguration
+    public let workload: any Workload
+    public let executor: Executor
+    public let source: any WorkSource
+
+    let stopping = ManagedAtomic<Bool>(false)
+    let control: Mutex<Control>
+
+    struct Control {
+        var stopReason: StopReason?
+        var share: Double
+        var schedule: ArrivalSchedule?
+        var dispenser: WorkDispenser?
+        var prepared: PreparedWorkload<Executor.Prepared>?
+    }
+
+    public init(configuration: EngineConfiguration, workload: any Workload, executor: Executor, source: any WorkSource) {
+        self.configuration = configuration
+        self.workload = workload
+        self.executor = executor
+        self.source = source
+        control = Mutex(Control(share: configuration.share))
+    }
+
+    /// Asks the run to stop: no new operation starts; in-flight ones finish and are recorded. Safe from anywhere.
+    public func stop(_ reason: StopReason = .interrupted) {
+        control.withLock { state in
+            if state.stopReason == nil { state.stopReason = reason }
+        }
+        stopping.store(true, ordering: .relaxed)
+    }
+
+    /// Whether a stop was requested (or the run ended).
+    public var isStopping: Bool { stopping.load(ordering: .relaxed) }
+
+    /// Sets this process's fraction of the plan's users or arrival rate, from now on.
+    public func setShare(_ share: Double) {
+        let schedule = control.withLock { state -> ArrivalSchedule? in
+            state.share = max(0, share)
+            return state.schedule
+        }
+        schedule?.setShare(max(0, share), nowNanos: MonotonicClock.nanoseconds())
+    }
+
+    /// The current share.
+    public var share: Double { control.withLock { $0.share } }
+
+    /// Stops working on the chunks with these ids (e.g. the coordinator gave them to another worker).
+    public func revokeChunks(_ ids: Set<UInt64>) {
+        control.withLock { $0.dispenser }?.revoke(chunkIDs: ids)
+    }
+
+    /// Prepares the workload's statements and lets it set up (load rows). Done by ``run(startingAt:onInterval:)``
+    /// when not called before; call it first to be ready before a start barrier.
+    public func prepare() async throws {
+        if control.withLock({ $0.prepared }) != nil { return }
+        var statements: [Executor.Prepared] = []
+        var bindTypes: [[CQLDataType]] = []
+        for statement in workload.statements {
+            do {
+                let prepared = try await executor.prepare(statement.cql)
+                statements.append(prepared)
+                bindTypes.append(executor.bindTypes(of: prepared))
+            } catch {
+                throw LoadEngineError(.workloadSetupFailed, "could not prepare \(statement.cql): \(error)")
+            }
+        }
+        let executor = self.executor
+        let context = WorkloadSetupContext(bindTypes: bindTypes, loadRows: { try await executor.rows($0) })
+        let ready: any Workload
+        do { ready = try await workload.setUp(context) } catch let error as LoadEngineError { throw error } catch {
+            throw LoadEngineError(.workloadSetupFailed, "workload '\(workload.name)' could not set up: \(error)")
+        }
+        let prepared = PreparedWorkload(workload: ready, statements: workload.statements, prepared: statements)
+        control.withLock { $0.prepared = prepared }
+    }
+
+    /// Runs to the end and returns the outcome.
+    ///
+    /// - Parameters:
+    ///   - start: the monotonic instant (``MonotonicClock/nanoseconds()``) the run starts at — a start barrier;
+    ///     now when `nil`. Interval `second` n covers [start + n s, start + n + 1 s).
+    ///   - onInterval: called once per second, in order, with that second's metrics (and once more for the last,
+    ///     partial second). The call is awaited; keep it short.
+    public func run(
+        startingAt start: UInt64? = nil,
+        onInterval: @escaping @Sendable (IntervalReport) async -> Void = { _ in }
+    ) async throws -> EngineOutcome {
+        let configuration = try configuration.validated()
+        try await prepare()
+        guard let prepared = control.withLock({ $0.prepared }) else {
+            throw LoadEngineError(.workloadSetupFailed, "workload was not prepared")
+        }
+        let startNanos = start ?? MonotonicClock.nanoseconds()
+        if startNanos > MonotonicClock.nanoseconds() { try await MonotonicClock.sleep(until: startNanos) }
+
+        let recorder = MetricsRecorder(operationNames: prepared.workload.operationNames, shardCount: configuration.metricsShards)
+        let dispenser = WorkDispenser(source: source)
+        let collector = IntervalCollector(
+            startNanos: startNanos, recorder: recorder, thresholds: configuration.thresholds,
+            inFlightBound: Self.inFlightBound(of: configuration.model))
+        let deadline = configuration.effectiveDuration.map { startNanos + UInt64(max(0, $0.seconds) * 1e9) }
+        let context = RunContext(
+            configuration: configuration, prepared: prepared, executor: executor, recorder: recorder, dispenser: dispenser,
+            stopping: stopping, startNanos: startNanos, deadline: deadline)
+        var schedule: ArrivalSchedule?
+        if case .open(let open) = configuration.model {
+            schedule = ArrivalSchedule(plan: open.plan, share: share, startNanos: startNanos)
+        }
+        control.withLock { state in
+            state.dispenser = dispenser
+            state.schedule = schedule
+        }
+
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await collector.runIntervals(runner: self, onInterval: onInterval) }
+            group.addTask { await collector.runProbe(interval: configuration.probeInterval) }
+            switch configuration.model {
+            case .closed(let model):
+                await driveClosed(model, context: context, group: &group)
+            case .open(let model):
+                if let schedule { await driveOpen(model, schedule: schedule, context: context, group: &group) }
+            }
+            // Stopping: let in-flight operations finish, then wake sleepers and end the helpers.
+            let graceEnd = MonotonicClock.nanoseconds() + UInt64(max(0, configuration.stopGracePeriod.seconds) * 1e9)
+            while context.activeTasks.load(ordering: .relaxed) > 0, MonotonicClock.nanoseconds() < graceEnd {
+                try? await Task.sleep(for: .milliseconds(5))
+            }
+            context.gate.stop()
+            group.cancelAll()
+            await group.waitForAll()
+        }
+        let endNanos = MonotonicClock.nanoseconds()
+        await dispenser.close()
+        await collector.finish(runner: self, onInterval: onInterval, endNanos: endNanos)
+        stopping.store(true, ordering: .relaxed)
+
+        let reason = control.withLock { $0.stopReason } ?? .completed
+        let summary = collector.summary()
+        let elapsed = Duration.nanoseconds(Int64(endNanos > startNanos ? endNanos - startNanos : 0))
+        let results = configuration.thresholds.map { $0.evaluate(summary.totals, elapsedSeconds: elapsed.seconds) }
+        return EngineOutcome(
+            totals: summary.totals, intervals: summary.intervals, elapsed: elapsed, stopReason: reason, thresholdResults: results,
+            health: summary.health, operationNames: prepared.workload.operationNames,
+            writeOperationNames: prepared.workload.writeOperationNames)
+    }
+
+    static func inFlightBound(of model: LoadModel) -> Int? {
+        if case .open(let open) = model { return open.maxInFlight }
+        return nil
+    }
+
+    // MARK: Closed model
+
+    private func driveClosed(_ model: ClosedModel, context: RunContext<Executor>, group: inout TaskGroup<Void>) async {
+        let plan = model.plan
+        let leaseSize = model.thinkTime == .none ? 16 : 1
+        var spawned = 0
+        var limit = 0.0
+        var lastTick = context.startNanos
+        while !context.isStopping {
+            let now = MonotonicClock.nanoseconds()
+            if let deadline = context.deadline, now >= deadline {
+                stop(.duration)
+                break
+            }
+            let elapsed = Double(now - context.startNanos) / 1e9
+            let share = self.share
+            let target = (plan.target(at: elapsed) * share).rounded()
+            if target > limit, let rate = model.spawnRate {
+                limit = min(target, limit + rate * share * Double(now - lastTick) / 1e9)
+                if spawned == 0, limit < 1, target >= 1 { limit = 1 }
+            } else {
+                limit = target
+            }
+            lastTick = now
+            let users = Int(limit.rounded(.down))
+            context.gate.setLimit(users)
+            while spawned < users {
+                let user = spawned
+                context.activeTasks.wrappingIncrement(ordering: .relaxed)
+                group.addTask { await context.runUser(user, thinkTime: model.thinkTime, leaseSize: leaseSize, runner: self) }
+                spawned += 1
+            }
+            if context.workExhausted.load(ordering: .relaxed) || (spawned > 0 && context.activeTasks.load(ordering: .relaxed) == 0) {
+                stop(.completed)
+                break
+            }
+            try? await Task.sleep(for: .milliseconds(model.spawnRate == nil ? 20 : 10))
+        }
+    }
+
+    // MARK: Open model
+
+    private func driveOpen(_ model: OpenModel, schedule: ArrivalSchedule, context: RunContext<Executor>, group: inout TaskGroup<Void>) async {
+        let lateness = UInt64(max(0, model.maxLateness.seconds) * 1e9)
+        for worker in 0..<model.maxInFlight {
+            context.activeTasks.wrappingIncrement(ordering: .relaxed)
+            group.addTask { await context.runArrivals(worker, schedule: schedule, maxLateness: lateness, runner: self) }
+        }
+        while !context.isStopping {
+            if let deadline = context.deadline, MonotonicClock.nanoseconds() >= deadline {
+                stop(.duration)
+                break
+            }
+            if context.activeTasks.load(ordering: .relaxed) == 0 {
+                stop(context.workExhausted.load(ordering: .relaxed) ? .completed : .duration)
+                break
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
+
+/// The workload with its statements prepared by the executor.
+struct PreparedWorkload<Prepared: Sendable>: Sendable {
+    let workload: any Workload
+    let statements: [WorkloadStatement]
+    let prepared: [Prepared]
+}

@@ -1,0 +1,180 @@
+import Atomics
+import CQLProtocol
+
+/// What the engine's tasks share during a run: the prepared workload, the recorder, the work dispenser and the
+/// stop flag. The per-operation loops live here.
+final class RunContext<Executor: StatementExecutor>: Sendable {
+    let configuration: EngineConfiguration
+    let prepared: PreparedWorkload<Executor.Prepared>
+    let executor: Executor
+    let recorder: MetricsRecorder
+    let dispenser: WorkDispenser
+    let stopping: ManagedAtomic<Bool>
+    let startNanos: UInt64
+    let deadline: UInt64?
+    let gate = UserGate()
+    /// Users or arrival workers still running.
+    let activeTasks = ManagedAtomic<Int>(0)
+    /// Set when the work source has no more work.
+    let workExhausted = ManagedAtomic<Bool>(false)
+
+    init(
+        configuration: EngineConfiguration, prepared: PreparedWorkload<Executor.Prepared>, executor: Executor,
+        recorder: MetricsRecorder, dispenser: WorkDispenser, stopping: ManagedAtomic<Bool>, startNanos: UInt64, deadline: UInt64?
+    ) {
+        self.configuration = configuration
+        self.prepared = prepared
+        self.executor = executor
+        self.recorder = recorder
+        self.dispenser = dispenser
+        self.stopping = stopping
+        self.startNanos = startNanos
+        self.deadline = deadline
+    }
+
+    var isStopping: Bool { stopping.load(ordering: .relaxed) }
+
+    /// Takes a lease, or `nil` when the work is exhausted (or the source failed: then the run stops).
+    func takeLease(_ size: Int, runner: LoadRunner<Executor>) async -> WorkLease? {
+        do {
+            guard let lease = try await dispenser.take(maximum: size) else {
+                workExhausted.store(true, ordering: .relaxed)
+                return nil
+            }
+            return lease
+        } catch {
+            runner.stop(.workSourceFailed)
+            return nil
+        }
+    }
+
+    /// Runs operation `index` with retries and records its outcome. Latency counts from `intendedStart`.
+    func perform(index: UInt64, shard: Int, intendedStart: UInt64) async -> Bool {
+        let operation = prepared.workload.operation(at: index)
+        let statement = prepared.statements[operation.statement]
+        let handle = prepared.prepared[operation.statement]
+        var attempt = 1
+        while true {
+            recorder.operationStarted(shard: shard)
+            do {
+                if statement.batchSize > 1, !operation.batchValues.isEmpty {
+                    try await executor.executeUnloggedBatch(handle, values: operation.batchValues, consistency: statement.consistency)
+                } else {
+                    _ = try await executor.execute(
+                        handle, values: operation.values, consistency: statement.consistency, isIdempotent: statement.isIdempotent)
+                }
+                let end = MonotonicClock.nanoseconds()
+                recorder.operationFinished(shard: shard)
+                let latency = end > intendedStart ? (end - intendedStart) / 1000 : 0
+                recorder.recordSuccess(shard: shard, operation: operation.operation, latencyMicros: latency)
+                return true
+            } catch {
+                recorder.operationFinished(shard: shard)
+                let failure = executor.classify(error)
+                let retry = failure.isRetryable && (!failure.outcomeUnknown || statement.isIdempotent)
+                    && attempt < configuration.maxAttempts && !Task.isCancelled
+                recorder.recordFailure(shard: shard, operation: operation.operation, failure: failure, final: !retry)
+                guard retry else { return false }
+                do {
+                    try await Task.sleep(for: configuration.retryBackoff * attempt)
+                } catch {
+                    recorder.recordFailure(shard: shard, operation: operation.operation, failure: failure, final: true)
+                    return false
+                }
+                attempt += 1
+            }
+        }
+    }
+
+    /// A closed-model virtual user.
+    func runUser(_ user: Int, thinkTime: ThinkTime, leaseSize: Int, runner: LoadRunner<Executor>) async {
+        defer { activeTasks.wrappingDecrement(ordering: .relaxed) }
+        let shard = recorder.shard(for: user)
+        var random = SplitMix64(seed: DeterministicHash.mix(UInt64(user) &+ startNanos))
+        while !isStopping {
+            if !gate.admits(user) {
+                await gate.park(user)
+                continue
+            }
+            guard let lease = await takeLease(leaseSize, runner: runner) else { return }
+            var succeeded: UInt64 = 0
+            var failed: UInt64 = 0
+            var index = lease.range.lowerBound
+            var cancelled = false
+            while index < lease.range.upperBound, !isStopping {
+                let start = MonotonicClock.nanoseconds()
+                if await perform(index: index, shard: shard, intendedStart: start) { succeeded += 1 } else { failed += 1 }
+                index += 1
+                do {
+                    switch thinkTime {
+                    case .none:
+                        break
+                    case .constant(let pause):
+                        try await Task.sleep(for: pause)
+                    case .between(let low, let high):
+                        let span = (high - low).seconds
+                        try await Task.sleep(for: low + .nanoseconds(Int64(span * DeterministicHash.unit(random.next()) * 1e9)))
+                    case .pacing(let interval):
+                        try await MonotonicClock.sleep(until: start + UInt64(max(0, interval.seconds) * 1e9))
+                    }
+                } catch {
+                    cancelled = true
+                    break
+                }
+            }
+            let rest: Range<UInt64>? = index < lease.range.upperBound ? index..<lease.range.upperBound : nil
+            await dispenser.finish(lease, succeeded: succeeded, failed: failed, unexecuted: rest)
+            if cancelled { return }
+        }
+    }
+
+    /// An open-model worker: claims arrival slots and runs one operation per slot, at most one at a time.
+    func runArrivals(_ worker: Int, schedule: ArrivalSchedule, maxLateness: UInt64, runner: LoadRunner<Executor>) async {
+        defer { activeTasks.wrappingDecrement(ordering: .relaxed) }
+        let shard = recorder.shard(for: worker)
+        var lease: WorkLease?
+        var next: UInt64 = 0
+        var succeeded: UInt64 = 0
+        var failed: UInt64 = 0
+        func finishLease() async {
+            if let current = lease {
+                let rest: Range<UInt64>? = next < current.range.upperBound ? next..<current.range.upperBound : nil
+                await dispenser.finish(current, succeeded: succeeded, failed: failed, unexecuted: rest)
+                lease = nil
+                succeeded = 0
+                failed = 0
+            }
+        }
+        while !isStopping {
+            guard let intended = schedule.claim() else { break }
+            if let deadline, intended >= deadline { break }
+            var now = MonotonicClock.nanoseconds()
+            if intended > now + 100_000 {
+                do { try await MonotonicClock.sleep(until: intended) } catch { break }
+                if isStopping { break }
+                now = MonotonicClock.nanoseconds()
+            }
+            if now > intended {
+                let late = now - intended
+                if late > maxLateness {
+                    let skipped = schedule.skip(before: now - maxLateness / 2)
+                    recorder.recordDropped(shard: shard, count: 1 + skipped)
+                    recorder.recordScheduleLag(shard: shard, micros: late / 1000)
+                    continue
+                }
+                if late > 1_000_000 { recorder.recordScheduleLag(shard: shard, micros: late / 1000) }
+            }
+            if let current = lease, next < current.range.upperBound {
+                // keep using the current lease
+            } else {
+                await finishLease()
+                guard let fresh = await takeLease(8, runner: runner) else { break }
+                lease = fresh
+                next = fresh.range.lowerBound
+            }
+            if await perform(index: next, shard: shard, intendedStart: intended) { succeeded += 1 } else { failed += 1 }
+            next += 1
+        }
+        await finishLease()
+    }
+}
