@@ -221,9 +221,11 @@ public struct CQLRows: Sendable, Hashable {
         guard columns.count == metadata.columnCount else {
             throw CQLProtocolError(.malformed, "rows of \(metadata.columnCount) columns decoded with \(columns.count) column specs")
         }
+        guard rowCount >= 0 else { throw CQLProtocolError.malformed("row count \(rowCount)") }
         var cursor = content
         var rows: [[CQLValue]] = []
-        rows.reserveCapacity(rowCount)
+        // Every cell takes at least 4 bytes, so the content bounds the rows worth reserving for.
+        rows.reserveCapacity(min(rowCount, cursor.readableBytes / max(4 * columns.count, 1) + 1))
         for _ in 0..<rowCount {
             var row: [CQLValue] = []
             row.reserveCapacity(columns.count)
@@ -415,6 +417,10 @@ extension CQLRows {
     /// Checks that the content holds exactly `rowCount × columnCount` well-formed `[bytes]` cells.
     func validateCellFraming() throws {
         var cursor = content
+        // Rows of no columns take no bytes, so nothing would bound a forged row count: refuse them.
+        guard metadata.columnCount > 0 || rowCount == 0 else {
+            throw CQLProtocolError.malformed("\(rowCount) rows of no columns")
+        }
         let cells = rowCount.multipliedReportingOverflow(by: metadata.columnCount)
         guard !cells.overflow, cells.partialValue <= cursor.readableBytes / 4 || cells.partialValue == 0 else {
             throw CQLProtocolError.malformed("\(rowCount) rows of \(metadata.columnCount) columns in \(cursor.readableBytes) bytes")
