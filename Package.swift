@@ -84,10 +84,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Verification of what a run wrote, preflight checks (doctor), server-side metrics over CQL, seeding.
+        .target(
+            name: "Verification",
+            dependencies: [
+                "LoadEngine", "CQLClient", "CQLProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "stampede",
             dependencies: [
-                "CQLProtocol", "CQLClient", "CQLServer", "LoadEngine", "Fleet",
+                "CQLProtocol", "CQLClient", "CQLServer", "LoadEngine", "Fleet", "Verification",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -98,5 +108,6 @@ let package = Package(
         .testTarget(name: "CQLServerTests", dependencies: ["CQLServer", "CQLClient"]),
         .testTarget(name: "LoadEngineTests", dependencies: ["LoadEngine", "CQLServer"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "LoadEngine"]),
+        .testTarget(name: "VerificationTests", dependencies: ["Verification", "LoadEngine", "CQLClient", "CQLServer"]),
     ]
 )

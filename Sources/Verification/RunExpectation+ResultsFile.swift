@@ -1,0 +1,129 @@
+import Foundation
+import LoadEngine
+
+extension RunExpectation {
+    /// Reads what a run believed from its results JSON (`stampede run` / `distributed_results.json`).
+    ///
+    /// The reader is tolerant of where fields live (top level, `run`, `configuration`, `options`) and of their
+    /// spelling (snake or camel case). It needs the run id and its epoch (`run_id` + `run_epoch_millis`, or a
+    /// `run: {id, epochMillis}` object) and the total (`target`, else `total_messages`); it also reads `workload`,
+    /// `completed`/`status`, `unknown_indexes` and `failed_indexes` (arrays of indexes), and the dataset options
+    /// `users`, `conversations`, `members_per_conversation`, `vietnamese`, `use_seeded_rows`.
+    public static func load(resultsFile path: String) throws -> RunExpectation {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw VerificationError(.unreadableResults, "cannot read the results file: \(error.localizedDescription)", subject: path)
+        }
+        return try load(resultsJSON: data, source: path)
+    }
+
+    /// Reads what a run believed from results JSON bytes; `source` names them in errors.
+    public static func load(resultsJSON data: Data, source: String = "results") throws -> RunExpectation {
+        let root: Any
+        do {
+            root = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw VerificationError(.unreadableResults, "not valid JSON: \(error.localizedDescription)", subject: source)
+        }
+        let fields = JSONFields(root)
+        guard let runID = fields.string("run_id", "runID", "runId", "run.id", "run_identity.id", "identity.id") else {
+            throw VerificationError(.invalidRun, "no run id (expected \"run_id\" or \"run\": {\"id\": ...})", subject: source)
+        }
+        guard let epoch = fields.integer("run_epoch_millis", "epoch_millis", "epochMillis", "run.epochMillis",
+                                         "run.epoch_millis", "run_identity.epochMillis", "identity.epochMillis") else {
+            throw VerificationError(.invalidRun, "no run epoch (expected \"run_epoch_millis\" or \"run\": {\"epochMillis\": ...}); "
+                                    + "without it message ids cannot be recomputed", subject: source)
+        }
+        guard let total = fields.integer("target", "total", "configuration.target", "total_messages", "totalMessages"), total >= 0 else {
+            throw VerificationError(.invalidRun, "no total (expected \"target\" or \"total_messages\")", subject: source)
+        }
+        var mix = ChatWorkload.Mix.write
+        if let name = fields.string("workload", "configuration.workload") {
+            guard let parsed = ChatWorkload.Mix(rawValue: name) else {
+                throw VerificationError(.invalidRun, "workload '\(name)' cannot be verified (only chat-write and chat-mixed)", subject: source)
+            }
+            mix = parsed
+        }
+        var options = ChatWorkload.Options()
+        if let users = fields.integer("users_count", "dataset_users", "options.users") { options.users = Int(users) }
+        if let count = fields.integer("conversations", "options.conversations") { options.conversations = Int(count) }
+        if let count = fields.integer("members_per_conversation", "membersPerConversation", "options.members_per_conversation") {
+            options.membersPerConversation = Int(count)
+        }
+        options.vietnamese = fields.bool("vietnamese", "options.vietnamese") ?? false
+        options.useSeededRows = fields.bool("use_seeded_rows", "useSeededRows", "options.use_seeded_rows") ?? false
+        if let limit = fields.integer("seeded_row_limit", "options.seeded_row_limit") { options.seededRowLimit = Int(limit) }
+        let completed: Bool
+        if let flag = fields.bool("completed", "complete") {
+            completed = flag
+        } else if let status = fields.string("status", "outcome") {
+            completed = ["completed", "complete", "finished", "ok", "passed"].contains(status.lowercased())
+        } else {
+            completed = true
+        }
+        let unknown = fields.integers("unknown_indexes", "unknown_indices", "unknownOutcomeIndexes", "unknown_outcome_indexes")
+        let failed = fields.integers("failed_indexes", "failed_indices", "failedIndexes")
+        return RunExpectation(
+            run: RunIdentity(id: runID, epochMillis: epoch), mix: mix, options: options, total: UInt64(total),
+            isCompletedFixedTotal: completed, unknownOutcome: unknown, failed: failed)
+    }
+}
+
+/// Looks up fields of a decoded JSON document by dotted paths, trying each alias in turn.
+struct JSONFields {
+    let root: Any
+
+    init(_ root: Any) { self.root = root }
+
+    /// The value at `path`, looked up from the root and, for single names, also under common containers.
+    func value(_ path: String) -> Any? {
+        let parts = path.split(separator: ".").map(String.init)
+        let containers: [[String]] = parts.count == 1 ? [[], ["run"], ["configuration"], ["config"], ["options"], ["configuration", "options"]] : [[]]
+        for container in containers {
+            var current: Any? = root
+            for key in container + parts {
+                current = (current as? [String: Any])?[key]
+            }
+            if let current, !(current is NSNull) { return current }
+        }
+        return nil
+    }
+
+    func string(_ aliases: String...) -> String? {
+        for alias in aliases { if let text = value(alias) as? String, !text.isEmpty { return text } }
+        return nil
+    }
+
+    func integer(_ aliases: String...) -> Int64? {
+        for alias in aliases {
+            switch value(alias) {
+            case let number as NSNumber: return number.int64Value
+            case let text as String: if let parsed = Int64(text) { return parsed }
+            default: continue
+            }
+        }
+        return nil
+    }
+
+    func bool(_ aliases: String...) -> Bool? {
+        for alias in aliases {
+            switch value(alias) {
+            case let number as NSNumber: return number.boolValue
+            case let text as String: if let parsed = Bool(text.lowercased()) { return parsed }
+            default: continue
+            }
+        }
+        return nil
+    }
+
+    func integers(_ aliases: String...) -> [UInt64] {
+        for alias in aliases {
+            if let array = value(alias) as? [Any] {
+                return array.compactMap { ($0 as? NSNumber).map { UInt64(truncatingIfNeeded: $0.int64Value) } }
+            }
+        }
+        return []
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import LoadEngine
+import Testing
+@testable import Verification
+
+@Suite struct VerifierTests {
+    let run = RunIdentity(id: "run-test-verify", epochMillis: 1_700_000_000_000)
+
+    func workload(_ mix: ChatWorkload.Mix = .write, conversations: Int = 20) -> ChatWorkload {
+        var options = ChatWorkload.Options()
+        options.users = 200
+        options.conversations = conversations
+        return ChatWorkload(mix: mix, run: run, options: options)
+    }
+
+    func expectation(_ workload: ChatWorkload, total: UInt64, completed: Bool = true, unknown: [UInt64] = [], failed: [UInt64] = []) -> RunExpectation {
+        RunExpectation(run: run, mix: workload.mix, options: workload.options, total: total, isCompletedFixedTotal: completed,
+                       unknownOutcome: unknown, failed: failed)
+    }
+
+    func verify(_ workload: ChatWorkload, _ expectation: RunExpectation, reader: InMemoryMessageReader,
+                options: VerifierOptions = .init()) async throws -> VerificationReport {
+        try await Verifier(expectation: expectation, identity: RunMessageIdentity(workload: workload), reader: reader, options: options).run()
+    }
+
+    @Test func messageIDsInvertToTheirIndexes() {
+        let identity = RunMessageIdentity(workload: workload())
+        for index: UInt64 in [0, 1, 2, 999, 123_456_789, 10_000_000_000] {
+            #expect(identity.index(of: identity.messageID(of: index)) == index)
+        }
+        let other = RunMessageIdentity(workload: ChatWorkload(mix: .write, run: RunIdentity(id: "another", epochMillis: run.epochMillis)))
+        #expect(identity.index(of: other.messageID(of: 5)) == nil)
+        #expect(identity.index(of: UUID()) == nil)
+    }
+
+    @Test func findsExactlyTheWrittenMessages() async throws {
+        let workload = workload()
+        let reader = InMemoryMessageReader()
+        reader.write(workload, indexes: 0..<2_000)
+        let report = try await verify(workload, expectation(workload, total: 2_000), reader: reader)
+        #expect(report.expected == 2_000)
+        #expect(report.acknowledgedFound == 2_000)
+        #expect(report.found == 2_000)
+        #expect(report.lost == 0)
+        #expect(report.phantoms == 0)
+        #expect(report.partitionsScanned == 20)
+        #expect(report.rowsRead == 2_000)
+        #expect(report.passed)
+        #expect(report.rendered().contains("PASS"))
+    }
+
+    @Test func deletedRowsAreReportedLostWithTheirIndexes() async throws {
+        let workload = workload()
+        let reader = InMemoryMessageReader()
+        reader.write(workload, indexes: 0..<1_000)
+        let deleted: [UInt64] = [3, 500, 999]
+        for index in deleted {
+            let message = workload.factory.message(at: index)
+            reader.delete(conversation: message.conversationID, messageID: message.messageID)
+        }
+        let report = try await verify(workload, expectation(workload, total: 1_000), reader: reader)
+        #expect(report.lost == 3)
+        #expect(report.acknowledgedFound == 997)
+        #expect(report.lostSamples.map(\.index) == deleted)
+        #expect(report.lostSamples[1].messageID == workload.factory.messageID(of: 500))
+        #expect(!report.passed)
+        #expect(report.rendered().contains("FAIL: 3 acknowledged messages are missing"))
+    }
+
+    @Test func windowedPassesGiveTheSameAnswer() async throws {
+        let workload = workload()
+        for honour in [true, false] {
+            let reader = InMemoryMessageReader(honourBounds: honour)
+            reader.write(workload, indexes: 0..<1_000)
+            reader.write(workload, indexes: 1_003..<1_005)  // phantoms beyond the total
+            let missing = workload.factory.message(at: 640)
+            reader.delete(conversation: missing.conversationID, messageID: missing.messageID)
+            let report = try await verify(workload, expectation(workload, total: 1_000), reader: reader,
+                                          options: VerifierOptions(concurrency: 3, windowSize: 128))
+            #expect(report.lost == 1)
+            #expect(report.lostSamples.first?.index == 640)
+            #expect(report.phantoms == 2)
+            #expect(Set(report.phantomSamples.compactMap(\.index)) == [1_003, 1_004])
+            #expect(report.expected == 1_000)
+            #expect(report.partitionsScanned == 20 * 8)
+        }
+    }
+
+    @Test func unknownOutcomesAreSeparatedFromLostWrites() async throws {
+        let workload = workload()
+        let reader = InMemoryMessageReader()
+        reader.write(workload, indexes: (0..<500).filter { $0 != 10 && $0 != 11 && $0 != 40 })
+        // 10 and 11 had unknown outcomes (10 absent, 12 found); 40 was refused and is absent.
+        let believed = expectation(workload, total: 500, completed: false, unknown: [10, 12], failed: [11, 40])
+        let report = try await verify(workload, believed, reader: reader)
+        #expect(report.unknownAbsent == 1)
+        #expect(report.unknownFound == 1)
+        #expect(report.unknownAbsentSamples.map(\.index) == [10])
+        #expect(report.failedAbsent == 2)
+        #expect(report.failedFound == 0)
+        #expect(report.lost == 0)
+        #expect(report.passed)  // not a completed fixed-total run: only lost acknowledged writes fail it
+
+        let completed = expectation(workload, total: 500, completed: true, unknown: [10, 12], failed: [11, 40])
+        let strict = try await verify(workload, completed, reader: reader)
+        #expect(!strict.passed)  // found 497 != expected 500
+        #expect(strict.found == 497)
+    }
+
+    @Test func foreignRowsAreIgnoredAndMisplacedOnesArePhantoms() async throws {
+        let workload = workload()
+        let reader = InMemoryMessageReader()
+        reader.write(workload, indexes: 0..<300)
+        let conversation = workload.factory.dataset.conversations[0]
+        let otherRun = ChatWorkload(mix: .write, run: RunIdentity(id: "someone-else", epochMillis: 1))
+        reader.insert(conversation: conversation, messageID: otherRun.factory.messageID(of: 7))
+        // Message 5 written into a conversation it does not belong to.
+        let stray = (0..<20).first { workload.factory.conversationIndex(of: 5) != $0 }!
+        reader.insert(conversation: workload.factory.dataset.conversations[stray], messageID: workload.factory.messageID(of: 5))
+        let report = try await verify(workload, expectation(workload, total: 300), reader: reader)
+        #expect(report.otherRows == 1)
+        #expect(report.phantoms == 1)
+        #expect(report.phantomSamples.first?.reason == "in the wrong conversation")
+        #expect(report.acknowledgedFound == 300)
+        #expect(!report.passed)
+    }
+
+    @Test func mixedWorkloadExpectsOnlyItsWrites() async throws {
+        let workload = workload(.mixed)
+        let reader = InMemoryMessageReader()
+        reader.write(workload, indexes: 0..<1_000)
+        let writes = (0..<UInt64(1_000)).filter { workload.operation(at: $0).operation == 0 }.count
+        let report = try await verify(workload, expectation(workload, total: 1_000), reader: reader)
+        #expect(report.expected == UInt64(writes))
+        #expect(writes > 200 && writes < 400)
+        #expect(report.found == UInt64(writes))
+        #expect(report.passed)
+    }
+}
