@@ -1,0 +1,78 @@
+import CQLClient
+import CQLProtocol
+
+/// Runs the engine's statements through a ``CQLSession``.
+///
+/// The engine makes its own retry decisions and counts every attempt, so give the session a retry policy with no
+/// retries (`CQLRetryPolicy(maxRetries: 0)`) when it is used for load.
+public struct CQLSessionExecutor: StatementExecutor {
+    public let session: CQLSession
+    /// Per-request timeout; the session's when `nil`.
+    public var timeout: Duration?
+
+    public init(session: CQLSession, timeout: Duration? = nil) {
+        self.session = session
+        self.timeout = timeout
+    }
+
+    public func prepare(_ cql: String) async throws -> CQLPreparedStatement {
+        try await session.prepare(cql)
+    }
+
+    public func bindTypes(of statement: CQLPreparedStatement) -> [CQLDataType] {
+        statement.bindColumns.map(\.type)
+    }
+
+    public func execute(_ statement: CQLPreparedStatement, values: [CQLValue], consistency: CQLConsistency, isIdempotent: Bool) async throws -> Int {
+        let result = try await session.execute(
+            statement, values: values, options: CQLStatementOptions(consistency: consistency, timeout: timeout, isIdempotent: isIdempotent))
+        return result.rows.count
+    }
+
+    public func executeUnloggedBatch(_ statement: CQLPreparedStatement, values: [[CQLValue]], consistency: CQLConsistency) async throws {
+        try await session.batch(
+            values.map { .prepared(statement, $0) }, type: .unlogged,
+            options: CQLStatementOptions(consistency: consistency, timeout: timeout, isIdempotent: true))
+    }
+
+    public func run(_ cql: String) async throws {
+        try await session.run(cql)
+    }
+
+    public func rows(_ cql: String) async throws -> [[CQLValue]] {
+        try await session.query(cql).rows
+    }
+
+    public func classify(_ error: any Error) -> OperationFailure {
+        guard let error = error as? CQLClientError else {
+            if error is CancellationError {
+                return OperationFailure(kind: .other, outcomeUnknown: true, isRetryable: false, message: "cancelled")
+            }
+            return OperationFailure(kind: .other, outcomeUnknown: false, isRetryable: false, message: String(describing: error))
+        }
+        let unknown = error.isOutcomeUnknown
+        switch error.kind {
+        case .timeout:
+            return OperationFailure(kind: .timeout, outcomeUnknown: true, isRetryable: true, message: error.description)
+        case .server(let server):
+            switch server.kind {
+            case .writeTimeout, .readTimeout, .casWriteUnknown:
+                return OperationFailure(kind: .timeout, outcomeUnknown: unknown, isRetryable: true, message: server.kind.name)
+            case .unavailable:
+                return OperationFailure(kind: .unavailable, outcomeUnknown: false, isRetryable: true, message: server.kind.name)
+            case .overloaded, .isBootstrapping:
+                return OperationFailure(kind: .overloaded, outcomeUnknown: false, isRetryable: true, message: server.kind.name)
+            default:
+                return OperationFailure(kind: .other, outcomeUnknown: false, isRetryable: false, message: server.kind.name)
+            }
+        case .busy:
+            return OperationFailure(kind: .overloaded, outcomeUnknown: false, isRetryable: true, message: error.description)
+        case .connectionFailed, .noHostAvailable:
+            return OperationFailure(kind: .other, outcomeUnknown: false, isRetryable: true, message: error.description)
+        case .connectionClosed:
+            return OperationFailure(kind: .other, outcomeUnknown: true, isRetryable: true, message: error.description)
+        case .protocolViolation, .authentication, .unsupportedProtocolVersion, .invalidArgument, .shutdown, .tls:
+            return OperationFailure(kind: .other, outcomeUnknown: unknown, isRetryable: false, message: error.description)
+        }
+    }
+}
