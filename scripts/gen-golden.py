@@ -589,7 +589,9 @@ def response_cases():
 
 def summarize(message):
     fields = {k: v for k, v in vars(message).items() if v is not None and k not in ("stream_id",)}
-    return f"{type(message).__name__}({', '.join(f'{k}={v!r}' for k, v in sorted(fields.items()))})"[:400]
+    text = f"{type(message).__name__}({', '.join(f'{k}={v!r}' for k, v in sorted(fields.items()))})"
+    # Class reprs carry the importing module's name (__main__ here, another name under pytest): drop it.
+    return re.sub(r"<class '(\w+\.)+", "<class '", text)[:400]
 
 
 # ----------------------------------------------------------------------------------------------------------------
