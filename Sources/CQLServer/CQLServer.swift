@@ -1,1 +1,0 @@
-// The embedded CQL server. See the files beside this one.
