@@ -12,17 +12,21 @@ struct GoldenFixture: Sendable {
         var hex: String
         var stream: Int16?
         var python: String?
+        /// For compressed frames: the uncompressed body.
+        var plain: String?
     }
 
     private struct Document: Decodable {
         var values: [Case]
         var requests: [Case]
         var responses: [Case]
+        var compressed: [Case]
     }
 
     let values: [String: Case]
     let requests: [String: Case]
     let responses: [String: Case]
+    let compressed: [String: Case]
 
     /// Loaded once; a missing or unreadable fixture fails every test that uses it with the reason.
     static let loaded: Result<GoldenFixture, any Error> = Result { try GoldenFixture.load() }
@@ -35,7 +39,9 @@ struct GoldenFixture: Sendable {
         func index(_ cases: [Case]) -> [String: Case] {
             Dictionary(cases.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         }
-        return GoldenFixture(values: index(document.values), requests: index(document.requests), responses: index(document.responses))
+        return GoldenFixture(
+            values: index(document.values), requests: index(document.requests), responses: index(document.responses),
+            compressed: index(document.compressed))
     }
 
     private static func fixtureURL() throws -> URL {
@@ -56,6 +62,15 @@ struct GoldenFixture: Sendable {
         return (found.stream ?? 0, try bytes(of: found))
     }
     func response(_ name: String) throws -> [UInt8] { try bytes(of: try find(name, in: responses, section: "responses")) }
+
+    /// A compressed frame and its uncompressed body.
+    func compressedFrame(_ name: String) throws -> (stream: Int16, frame: [UInt8], plainBody: [UInt8]) {
+        let found = try find(name, in: compressed, section: "compressed")
+        guard let plain = found.plain.flatMap({ [UInt8](hex: $0) }) else {
+            throw GoldenFixtureError(message: "compressed case \(name) has no plain body")
+        }
+        return (found.stream ?? 0, try bytes(of: found), plain)
+    }
 
     private func find(_ name: String, in cases: [String: Case], section: String) throws -> Case {
         guard let found = cases[name] else {

@@ -35,7 +35,7 @@ def fresh():
     return json.loads(GENERATOR.render(GENERATOR.generate()))
 
 
-@pytest.mark.parametrize("section", ["values", "requests", "responses"])
+@pytest.mark.parametrize("section", GENERATOR.SECTIONS)
 def test_committed_fixture_matches_the_driver(fresh, section):
     committed = {case["name"]: case for case in COMMITTED[section]}
     regenerated = {case["name"]: case for case in fresh[section]}
