@@ -9,6 +9,8 @@ struct Stampede: AsyncParsableCommand {
         commandName: "stampede",
         abstract: "Distributed load testing for Cassandra (CQL) workloads.",
         version: version,
-        subcommands: []
+        subcommands: [
+            LaunchCommand.self,
+        ]
     )
 }
