@@ -13,7 +13,8 @@ public final class CQLConnection: Sendable {
     /// The protocol version agreed with the server.
     public let protocolVersion: UInt8
     let channel: Channel
-    private let handler: NIOLoopBound<CQLChannelHandler>
+    /// Used only on `channel.eventLoop` (see `send`).
+    private let handler: CQLChannelHandler
     private let inFlightCounter: ManagedAtomic<Int>
     let defaultTimeout: Duration
 
@@ -22,7 +23,7 @@ public final class CQLConnection: Sendable {
         self.address = address
         self.protocolVersion = protocolVersion
         self.channel = channel
-        self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        self.handler = handler
         self.inFlightCounter = inFlightCounter
         self.defaultTimeout = defaultTimeout
     }
@@ -126,10 +127,10 @@ public final class CQLConnection: Sendable {
         let promise = channel.eventLoop.makePromise(of: CQLResponse.self)
         let outbound = CQLOutboundRequest(request: request, promise: promise, timeout: timeout ?? defaultTimeout)
         if channel.eventLoop.inEventLoop {
-            handler.value.enqueue(outbound)
+            handler.enqueue(outbound)
         } else {
             let handler = self.handler
-            channel.eventLoop.execute { handler.value.enqueue(outbound) }
+            channel.eventLoop.execute { handler.enqueue(outbound) }
         }
         return promise.futureResult
     }
