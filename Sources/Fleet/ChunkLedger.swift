@@ -172,6 +172,22 @@ public struct ChunkLedger: Sendable, Hashable {
         returned.insert(id, at: at)
     }
 
+    /// Messages of done chunks credited to each worker (the one whose completion counted); adds up to
+    /// `completedMessages`. `acknowledged` excludes finally failed messages.
+    public func credited() -> [String: (messages: UInt64, acknowledged: UInt64, chunks: UInt64)] {
+        var result: [String: (messages: UInt64, acknowledged: UInt64, chunks: UInt64)] = [:]
+        for (index, state) in states.enumerated() {
+            guard case .done(let worker, let acknowledged) = state else { continue }
+            let size = chunk(UInt64(index))?.count ?? 0
+            var entry = result[worker] ?? (0, 0, 0)
+            entry.messages += size
+            entry.acknowledged += acknowledged
+            entry.chunks += 1
+            result[worker] = entry
+        }
+        return result
+    }
+
     /// For a reconnecting worker: of the chunks it says it holds, the ones it no longer holds (stop writing them).
     public func staleChunks(claimedBy worker: String, claimed: [UInt64]) -> [UInt64] {
         let held = leasedBy[worker] ?? []

@@ -598,6 +598,10 @@ public nonisolated struct Stampede_Fleet_V1_Assignment: Sendable {
   /// Clears the value of `share`. Subsequent reads from it will return its default value.
   public mutating func clearShare() {self._share = nil}
 
+  /// Rate and user runs: the first message index of this worker's own index space (disjoint across workers), so
+  /// message identities never collide. Fixed-total runs use leased chunks instead.
+  public var indexBase: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1932,7 +1936,7 @@ nonisolated extension Stampede_Fleet_V1_ClockProbe: SwiftProtobuf.Message, Swift
 
 nonisolated extension Stampede_Fleet_V1_Assignment: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Assignment"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}config\0\u{3}start_at_worker_unix_nanos\0\u{3}start_at_coordinator_unix_nanos\0\u{1}share\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}config\0\u{3}start_at_worker_unix_nanos\0\u{3}start_at_coordinator_unix_nanos\0\u{1}share\0\u{3}index_base\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1944,6 +1948,7 @@ nonisolated extension Stampede_Fleet_V1_Assignment: SwiftProtobuf.Message, Swift
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.startAtWorkerUnixNanos) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.startAtCoordinatorUnixNanos) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._share) }()
+      case 5: try { try decoder.decodeSingularUInt64Field(value: &self.indexBase) }()
       default: break
       }
     }
@@ -1966,6 +1971,9 @@ nonisolated extension Stampede_Fleet_V1_Assignment: SwiftProtobuf.Message, Swift
     try { if let v = self._share {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     } }()
+    if self.indexBase != 0 {
+      try visitor.visitSingularUInt64Field(value: self.indexBase, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1974,6 +1982,7 @@ nonisolated extension Stampede_Fleet_V1_Assignment: SwiftProtobuf.Message, Swift
     if lhs.startAtWorkerUnixNanos != rhs.startAtWorkerUnixNanos {return false}
     if lhs.startAtCoordinatorUnixNanos != rhs.startAtCoordinatorUnixNanos {return false}
     if lhs._share != rhs._share {return false}
+    if lhs.indexBase != rhs.indexBase {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
