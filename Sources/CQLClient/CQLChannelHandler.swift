@@ -193,9 +193,9 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         switch streams.complete(stream: frame.header.stream) {
         case .pending(let promise):
-            promise.succeed(response)
             drainBacklog()
             onInFlightChange(streams.inFlightCount)
+            promise.succeed(response)
         case .orphaned:
             drainBacklog()
         case .unknownStream:
@@ -256,10 +256,10 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     private func expireTimedOutRequests() {
         let expired = streams.expire(now: .now())
         guard !expired.isEmpty else { return }
+        onInFlightChange(streams.inFlightCount)
         for promise in expired {
             promise.fail(CQLClientError(.timeout, "request to \(address) timed out; it may or may not have been applied", host: address.description))
         }
-        onInFlightChange(streams.inFlightCount)
         if streams.orphanedCount > streams.capacity / 2 {
             closedError = CQLClientError(.connectionClosed, "\(address) left too many requests unanswered; reconnecting", host: address.description)
             context?.close(promise: nil)
@@ -272,8 +272,8 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
         expiryTask?.cancel()
         expiryTask = nil
         handshakePromise.fail(error)
+        onInFlightChange(0)
         for promise in streams.removeAll() { promise.fail(error) }
         while let waiting = backlog.popFirst() { waiting.promise.fail(error) }
-        onInFlightChange(0)
     }
 }

@@ -1,0 +1,142 @@
+import CQLProtocol
+import NIOCore
+import NIOPosix
+import Testing
+
+@testable import CQLClient
+
+/// A scripted server: answers the handshake properly, then does what `afterReady` says with each request.
+final class ScriptedServerHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum Behaviour: Sendable {
+        /// Never answer requests after the handshake.
+        case silent
+        /// Answer with these raw bytes.
+        case raw([UInt8])
+        /// Answer a Void result on the request's stream after `delayMilliseconds`.
+        case voidAfter(delayMilliseconds: Int64)
+    }
+
+    let behaviour: Behaviour
+    var buffer = ByteBuffer()
+    let decoder = CQLFrameDecoder()
+
+    init(behaviour: Behaviour) {
+        self.behaviour = behaviour
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        buffer.writeBuffer(&incoming)
+        while let frame = try? decoder.decodeFrame(from: &buffer) {
+            var reply = ByteBuffer()
+            switch frame.header.opcode {
+            case .options:
+                CQLFrameEncoder.write(CQLResponse.supported(["CQL_VERSION": ["3.4.5"], "COMPRESSION": []]), stream: frame.header.stream, into: &reply)
+            case .startup:
+                CQLFrameEncoder.write(CQLResponse.ready, stream: frame.header.stream, into: &reply)
+            default:
+                switch behaviour {
+                case .silent:
+                    continue
+                case .raw(let bytes):
+                    reply.writeBytes(bytes)
+                case .voidAfter(let delay):
+                    let stream = frame.header.stream
+                    let channel = context.channel
+                    context.eventLoop.scheduleTask(in: .milliseconds(delay)) {
+                        var late = ByteBuffer()
+                        CQLFrameEncoder.write(CQLResponse.result(.void), stream: stream, into: &late)
+                        channel.writeAndFlush(late, promise: nil)
+                    }
+                    continue
+                }
+            }
+            context.writeAndFlush(wrapOutboundOut(reply), promise: nil)
+        }
+    }
+}
+
+@Suite(.timeLimit(.minutes(1))) struct CQLConnectionRobustnessTests {
+    func withScriptedServer<T>(_ behaviour: ScriptedServerHandler.Behaviour, _ body: (CQLHostAddress) async throws -> T) async throws -> T {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(ScriptedServerHandler(behaviour: behaviour)) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { server.close(promise: nil) }
+        return try await body(CQLHostAddress(host: "127.0.0.1", port: server.localAddress!.port!))
+    }
+
+    @Test func malformedFrameFailsTheRequestsAndClosesOnlyThatConnection() async throws {
+        // A response header announcing an unknown opcode 0x7F.
+        try await withScriptedServer(.raw([0x84, 0, 0, 0, 0x7F, 0, 0, 0, 0])) { address in
+            let connection = try await CQLConnection.connect(to: address, configuration: CQLConnectionConfiguration())
+            await #expect {
+                _ = try await connection.send(.query("SELECT 1", CQLQueryParameters()))
+            } throws: { error in
+                guard let error = error as? CQLClientError, case .protocolViolation = error.kind else { return false }
+                return error.message.contains("malformed frame")
+            }
+            try await connection.closeFuture.get()
+            #expect(!connection.isActive)
+        }
+    }
+
+    @Test func truncatedResultBodyIsAProtocolErrorNotACrash() async throws {
+        // RESULT (0x08) of kind Rows with a body cut short after the kind.
+        try await withScriptedServer(.raw([0x84, 0, 0, 0, 0x08, 0, 0, 0, 4, 0, 0, 0, 2])) { address in
+            let connection = try await CQLConnection.connect(to: address, configuration: CQLConnectionConfiguration())
+            await #expect(throws: CQLClientError.self) {
+                _ = try await connection.send(.query("SELECT 1", CQLQueryParameters()))
+            }
+        }
+    }
+
+    @Test func silentServerTimesOutWithinTheRequestTimeout() async throws {
+        try await withScriptedServer(.silent) { address in
+            let connection = try await CQLConnection.connect(to: address, configuration: CQLConnectionConfiguration())
+            let clock = ContinuousClock()
+            let start = clock.now
+            await #expect {
+                _ = try await connection.send(.query("SELECT 1", CQLQueryParameters()), timeout: .milliseconds(300))
+            } throws: { error in
+                guard let error = error as? CQLClientError, case .timeout = error.kind else { return false }
+                return error.isOutcomeUnknown
+            }
+            #expect(clock.now - start < .seconds(5))
+            #expect(connection.inFlightRequests == 0)
+        }
+    }
+
+    @Test func manyPipelinedRequestsShareStreamIdsBeyondTheCap() async throws {
+        // 40 requests over a connection capped at 8 in flight: the rest queue and all complete.
+        try await withScriptedServer(.voidAfter(delayMilliseconds: 5)) { address in
+            var configuration = CQLConnectionConfiguration()
+            configuration.maxInFlightRequests = 8
+            let connection = try await CQLConnection.connect(to: address, configuration: configuration)
+            try await withThrowingTaskGroup(of: CQLResponse.self) { group in
+                for _ in 0..<40 {
+                    group.addTask { try await connection.send(.query("INSERT", CQLQueryParameters())) }
+                }
+                var completed = 0
+                for try await response in group {
+                    #expect(response == .result(.void))
+                    completed += 1
+                }
+                #expect(completed == 40)
+            }
+        }
+    }
+
+    @Test func closingFailsEverythingInFlight() async throws {
+        try await withScriptedServer(.silent) { address in
+            let connection = try await CQLConnection.connect(to: address, configuration: CQLConnectionConfiguration())
+            let pending: EventLoopFuture<CQLResponse> = connection.send(.query("SELECT 1", CQLQueryParameters()), timeout: .seconds(30))
+            await connection.close()
+            await #expect(throws: CQLClientError.self) { _ = try await pending.get() }
+        }
+    }
+}
