@@ -50,6 +50,7 @@ public enum Murmur3Partitioner {
 
     /// MurmurHash3 x64/128 with seed 0 and Cassandra's signed-tail quirk. Both halves, as signed integers.
     public static func hash128<Bytes: Collection>(_ key: Bytes) -> (h1: Int64, h2: Int64) where Bytes.Element == UInt8 {
+        if let hash = key.withContiguousStorageIfAvailable({ hash128(buffer: $0) }) { return hash }
         let bytes = Array(key)
         return bytes.withUnsafeBufferPointer { hash128(buffer: $0) }
     }
