@@ -26,7 +26,7 @@ public struct EmbeddedCQLServerConfiguration: Sendable, Hashable {
     public var addressing: Addressing
     public var mode: StorageMode
     /// When set, PasswordAuthenticator (SASL PLAIN) is required.
-    public var credentials: CQLCredentials?
+    public var credentials: CQLServerCredentials?
     public var clusterName: String
     /// Directory for the commit log and snapshot; nil keeps everything in memory only.
     public var dataDirectory: String?
@@ -38,7 +38,7 @@ public struct EmbeddedCQLServerConfiguration: Sendable, Hashable {
 
     public init(
         host: String = "127.0.0.1", port: Int = 9042, nodes: Int = 1, addressing: Addressing = .automatic, mode: StorageMode = .memory,
-        credentials: CQLCredentials? = nil, clusterName: String = "Stampede Cluster", dataDirectory: String? = nil,
+        credentials: CQLServerCredentials? = nil, clusterName: String = "Stampede Cluster", dataDirectory: String? = nil,
         commitLogSync: CommitLogSync = .batch, summaryInterval: Duration = .seconds(10), adminPort: Int? = nil
     ) {
         self.host = host

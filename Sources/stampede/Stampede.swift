@@ -10,7 +10,13 @@ struct Stampede: AsyncParsableCommand {
         abstract: "Distributed load testing for Cassandra (CQL) workloads.",
         version: version,
         subcommands: [
+            BenchCommand.self,
             LaunchCommand.self,
+            VerifyCommand.self,
+            DoctorCommand.self,
+            SeedCommand.self,
+            ServerCommand.self,
+            CompareCommand.self,
         ]
     )
 }

@@ -7,7 +7,7 @@ struct NodeRuntime: Sendable {
     var nodeIndex: Int
     var database: EmbeddedDatabase
     var events: EventBroadcaster
-    var credentials: CQLCredentials?
+    var credentials: CQLServerCredentials?
     var logger: Logger
 }
 

@@ -50,9 +50,9 @@ public struct ServerConnectionStateMachine: Sendable {
     public private(set) var state: State = .awaitingStartup
     /// The version of the first frame; every later frame must use it.
     public private(set) var version: UInt8?
-    private let credentials: CQLCredentials?
+    private let credentials: CQLServerCredentials?
 
-    public init(credentials: CQLCredentials?) {
+    public init(credentials: CQLServerCredentials?) {
         self.credentials = credentials
     }
 
@@ -96,7 +96,7 @@ public struct ServerConnectionStateMachine: Sendable {
             guard case .authResponse(let token) = request, let credentials else {
                 return .reply(.error(CQLServerError(.protocolError, "Unexpected message \(request.opcode), expecting AUTH_RESPONSE")))
             }
-            guard let token, let offered = CQLCredentials(saslPlainToken: token) else {
+            guard let token, let offered = CQLServerCredentials(saslPlainToken: token) else {
                 return .reply(.error(CQLServerError(.protocolError, "Malformed SASL PLAIN response")))
             }
             guard offered == credentials else {
@@ -136,7 +136,7 @@ public struct ServerConnectionStateMachine: Sendable {
 }
 
 /// A user name and password for PasswordAuthenticator.
-public struct CQLCredentials: Sendable, Hashable {
+public struct CQLServerCredentials: Sendable, Hashable {
     public var username: String
     public var password: String
 
