@@ -1,0 +1,134 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import LoadEngine
+
+@Suite struct EngineTests {
+    let run = RunIdentity(id: "run-engine", epochMillis: 1_700_000_000_000)
+
+    func runner(_ configuration: EngineConfiguration, executor: FakeExecutor, source: any WorkSource, mix: ChatWorkload.Mix = .write)
+        -> LoadRunner<FakeExecutor>
+    {
+        var configuration = configuration
+        configuration.probeInterval = .milliseconds(50)
+        return LoadRunner(configuration: configuration, workload: ChatWorkload(mix: mix, run: run), executor: executor, source: source)
+    }
+
+    @Test func stopsExactlyAtTheTargetUnderConcurrency() async throws {
+        let executor = FakeExecutor()
+        let source = FixedRangeWorkSource(total: 10_007, chunkSize: 1000)
+        let outcome = try await runner(
+            EngineConfiguration(model: .closed(ClosedModel(users: 64))), executor: executor, source: source
+        ).run()
+        let write = outcome.totals.operations[ChatWorkload.sendMessage] ?? OperationMetrics()
+        #expect(write.successes == 10_007)
+        #expect(write.latency.count == 10_007)
+        #expect(outcome.stopReason == .completed)
+        let writes = executor.writes
+        #expect(writes.count == 10_007)
+        #expect(writes.values.allSatisfy { $0 == 1 })
+        let completions = source.completions
+        #expect(completions.count == 11)
+        #expect(completions.reduce(0) { $0 + $1.succeeded } == 10_007)
+        #expect(completions.allSatisfy { $0.isFullyExecuted })
+        // The intervals add up to the whole run.
+        var sum = MetricsSnapshot()
+        for interval in outcome.intervals { sum.accumulate(later: interval.metrics) }
+        #expect(sum.combined.successes == 10_007)
+    }
+
+    @Test func openModelStartsOperationsAtTheTargetRate() async throws {
+        let executor = FakeExecutor(latency: .milliseconds(2))
+        let configuration = EngineConfiguration(model: .open(OpenModel(rate: 2000, maxInFlight: 200)), duration: .seconds(2))
+        let outcome = try await runner(configuration, executor: executor, source: UnboundedWorkSource()).run()
+        let done = outcome.totals.combined.operations + outcome.totals.dropped
+        #expect(abs(Double(done) - 4000) <= 80)  // within 2 %
+        #expect(outcome.stopReason == .duration)
+    }
+
+    @Test func coordinatedOmissionShowsInThePercentiles() async throws {
+        let executor = FakeExecutor()
+        let start = MonotonicClock.nanoseconds() + 50_000_000
+        executor.pause.withLock { $0 = (start + 1_000_000_000)..<(start + 2_000_000_000) }
+        let configuration = EngineConfiguration(
+            model: .open(OpenModel(rate: 400, maxInFlight: 1000, maxLateness: .seconds(5))), duration: .seconds(3))
+        let outcome = try await runner(configuration, executor: executor, source: UnboundedWorkSource()).run(startingAt: start)
+        let latency = outcome.totals.combined.latency
+        // About a third of the operations were issued during the 1 s stall: the p99 must show it.
+        #expect(latency.valueAtPercentile(99) > 500_000)
+        #expect(latency.maxMicros > 900_000)
+        #expect(latency.valueAtPercentile(50) < 500_000)
+        #expect(outcome.totals.dropped == 0)
+    }
+
+    @Test func retriesUnknownOutcomesAndCountsThem() async throws {
+        let executor = FakeExecutor(failFirstAttempt: { $0.uuidString.prefix(8).hasSuffix("0") || $0.uuidString.prefix(8).hasSuffix("8") })
+        let source = FixedRangeWorkSource(total: 2000)
+        var configuration = EngineConfiguration(model: .closed(ClosedModel(users: 8)))
+        configuration.retryBackoff = .milliseconds(1)
+        let outcome = try await runner(configuration, executor: executor, source: source).run()
+        let write = outcome.totals.combined
+        #expect(write.successes == 2000)
+        #expect(write.failures == 0)
+        #expect(write.retries > 0)
+        #expect(write.unknownOutcomes == write.retries)
+        #expect(write.errors(.timeout) == write.retries)
+        #expect(executor.writes.count == 2000)
+    }
+
+    @Test func durationStopReportsUnexecutedIndexes() async throws {
+        let executor = FakeExecutor(latency: .milliseconds(1))
+        let source = FixedRangeWorkSource(total: 1_000_000, chunkSize: 5000)
+        var configuration = EngineConfiguration(model: .closed(ClosedModel(users: 4)), duration: .milliseconds(500))
+        configuration.stopGracePeriod = .seconds(5)
+        let outcome = try await runner(configuration, executor: executor, source: source).run()
+        #expect(outcome.stopReason == .duration)
+        let succeeded = outcome.totals.combined.successes
+        #expect(succeeded > 0 && succeeded < 1_000_000)
+        let completions = source.completions
+        let accounted = completions.reduce(UInt64(0)) { $0 + $1.succeeded + $1.failed + $1.unexecuted.reduce(0) { $0 + UInt64($1.count) } }
+        #expect(accounted == completions.reduce(0) { $0 + $1.chunk.count })
+        #expect(completions.reduce(0) { $0 + $1.succeeded } == succeeded)
+    }
+
+    @Test func abortsWhenAThresholdFails() async throws {
+        let executor = FakeExecutor(latency: .milliseconds(5))
+        var configuration = EngineConfiguration(model: .closed(ClosedModel(users: 2)), duration: .seconds(20))
+        configuration.thresholds = [try Threshold(parsing: "p99<1ms")]
+        configuration.abortOnThresholdFailure = true
+        let outcome = try await runner(configuration, executor: executor, source: UnboundedWorkSource()).run()
+        #expect(outcome.stopReason == .thresholdFailed)
+        #expect(!outcome.thresholdsPassed)
+        #expect(RunExitCode.code(for: outcome) == RunExitCode.thresholdsFailed)
+        #expect(outcome.elapsed < .seconds(10))
+    }
+
+    @Test func stopIsClean() async throws {
+        let executor = FakeExecutor(latency: .milliseconds(1))
+        let source = FixedRangeWorkSource(total: 1_000_000, chunkSize: 1000)
+        let runner = runner(EngineConfiguration(model: .closed(ClosedModel(users: 16, thinkTime: .constant(.milliseconds(5))))), executor: executor, source: source)
+        async let outcome = runner.run()
+        try await Task.sleep(for: .milliseconds(300))
+        runner.stop()
+        let result = try await outcome
+        #expect(result.stopReason == .interrupted)
+        #expect(RunExitCode.code(for: result) == RunExitCode.success)
+        #expect(result.totals.combined.successes == UInt64(executor.writes.count))
+    }
+
+    @Test func mixedWorkloadRecordsEachOperation() async throws {
+        let executor = FakeExecutor()
+        let outcome = try await runner(
+            EngineConfiguration(model: .closed(ClosedModel(users: 8))), executor: executor, source: FixedRangeWorkSource(total: 3000), mix: .mixed
+        ).run()
+        #expect(outcome.totals.operations.count == 3)
+        #expect(outcome.totals.combined.successes == 3000)
+        let results = RunResults(run: run, workload: "chat-mixed", startedAt: Date(), outcome: outcome)
+        #expect(results.totalMessages == outcome.totals.operations[ChatWorkload.sendMessage]?.successes)
+        #expect(results.totalOperations == 3000)
+        let json = try JSONSerialization.jsonObject(with: try results.jsonData()) as? [String: Any]
+        for key in ["total_messages", "total_time", "throughput", "p50", "p95", "p99", "p99_9", "max", "per_second", "errors_by_kind", "config"] {
+            #expect(json?[key] != nil, "missing \(key)")
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import CQLProtocol
+import Foundation
+import Synchronization
+@testable import LoadEngine
+
+/// A target without a server: records what was written, can add latency, pause, or fail.
+final class FakeExecutor: StatementExecutor {
+    typealias Prepared = Int
+
+    struct Failure: Error {}
+
+    /// Monotonic nanoseconds window during which requests stall until the window ends.
+    let pause: Mutex<Range<UInt64>?> = Mutex(nil)
+    let latency: Duration?
+    /// Fail the first attempt of indexes whose message id hashes to true.
+    let failFirstAttempt: (@Sendable (UUID) -> Bool)?
+    let state = Mutex<(writes: [UUID: Int], attempts: [UUID: Int], executions: Int)>(([:], [:], 0))
+
+    init(latency: Duration? = nil, failFirstAttempt: (@Sendable (UUID) -> Bool)? = nil) {
+        self.latency = latency
+        self.failFirstAttempt = failFirstAttempt
+    }
+
+    func prepare(_ cql: String) async throws -> Int { cql.count }
+    func bindTypes(of statement: Int) -> [CQLDataType] { [] }
+
+    func execute(_ statement: Int, values: [CQLValue], consistency: CQLConsistency, isIdempotent: Bool) async throws -> Int {
+        let now = MonotonicClock.nanoseconds()
+        if let window = pause.withLock({ $0 }), window.contains(now) {
+            try await MonotonicClock.sleep(until: window.upperBound)
+        }
+        if let latency { try await Task.sleep(for: latency) }
+        var id: UUID?
+        if values.count == 6, case .uuid(let messageID) = values[1] { id = messageID }
+        let attempt = state.withLock { state -> Int in
+            state.executions += 1
+            guard let id else { return 1 }
+            state.attempts[id, default: 0] += 1
+            return state.attempts[id] ?? 1
+        }
+        if let id, attempt == 1, let failFirstAttempt, failFirstAttempt(id) { throw Failure() }
+        if let id { state.withLock { $0.writes[id, default: 0] += 1 } }
+        return 0
+    }
+
+    func executeUnloggedBatch(_ statement: Int, values: [[CQLValue]], consistency: CQLConsistency) async throws {
+        for row in values { _ = try await execute(statement, values: row, consistency: consistency, isIdempotent: true) }
+    }
+
+    func run(_ cql: String) async throws {}
+    func rows(_ cql: String) async throws -> [[CQLValue]] { [] }
+
+    func classify(_ error: any Error) -> OperationFailure {
+        if error is Failure { return OperationFailure(kind: .timeout, outcomeUnknown: true, isRetryable: true, message: "fake timeout") }
+        return OperationFailure(kind: .other, outcomeUnknown: false, isRetryable: false, message: "\(error)")
+    }
+
+    var writes: [UUID: Int] { state.withLock { $0.writes } }
+}
