@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "CQLServer", targets: ["CQLServer"]),
         .library(name: "LoadEngine", targets: ["LoadEngine"]),
         .library(name: "Fleet", targets: ["Fleet"]),
+        .library(name: "Dashboard", targets: ["Dashboard"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -28,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Frames, messages and type codecs of the CQL native protocol. No sockets.
@@ -94,10 +97,27 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The coordinator's web dashboard, live stream, reports and /metrics (Hummingbird; no gRPC).
+        .target(
+            name: "Dashboard",
+            dependencies: [
+                "LoadEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // A dashboard fed by a simulated run, for previews and the browser test.
+        .executableTarget(
+            name: "stampede-dashboard-demo",
+            dependencies: ["Dashboard", "LoadEngine"],
+            path: "Sources/DashboardDemo"
+        ),
         .executableTarget(
             name: "stampede",
             dependencies: [
-                "CQLProtocol", "CQLClient", "CQLServer", "LoadEngine", "Fleet", "Verification",
+                "CQLProtocol", "CQLClient", "CQLServer", "LoadEngine", "Fleet", "Verification", "Dashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -108,6 +128,10 @@ let package = Package(
         .testTarget(name: "CQLServerTests", dependencies: ["CQLServer", "CQLClient"]),
         .testTarget(name: "LoadEngineTests", dependencies: ["LoadEngine", "CQLServer"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "LoadEngine"]),
+        .testTarget(
+            name: "DashboardTests",
+            dependencies: ["Dashboard", "LoadEngine", .product(name: "HummingbirdTesting", package: "hummingbird")]
+        ),
         .testTarget(name: "VerificationTests", dependencies: ["Verification", "LoadEngine", "CQLClient", "CQLServer"]),
     ]
 )
