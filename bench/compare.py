@@ -100,7 +100,7 @@ def run_stampede(binary, port, workers, count, max_seconds, workdir):
         grpc = free_port()
         run_dir = pathlib.Path(tempfile.mkdtemp(dir=workdir, prefix=f"stampede-{workers}w-"))
         coordinator = client.start(
-            [binary, "coordinator", "--bind", f"127.0.0.1:{grpc}", "--web-port", "0", "--expect-workers", str(workers),
+            [binary, "coordinator", "--bind", f"127.0.0.1:{grpc}", "--expect-workers", str(workers),
              "--target", str(count), "--workload", "chat-write", "--contact-points", f"127.0.0.1:{port}"],
             cwd=run_dir, stdout=open(run_dir / "coordinator.log", "w"), stderr=subprocess.STDOUT)
         worker_processes = [

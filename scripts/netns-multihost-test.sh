@@ -180,8 +180,12 @@ wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
     return 1
 }
 admin() { in_ns srv curl -sf -m 5 -X "$1" "http://$SERVER_IP:8088$2"; }
-# Messages counted toward the target so far, from the coordinator's dashboard API (any key named completed/total_messages).
+# Messages counted toward the target so far: the coordinator's progress line ("[running] 12345/200000 · ..."), or its
+# dashboard API when it has one (any key named completed/total_messages).
 progress() {
+    local line
+    line=$(grep -o '^\[[a-z]*\] [0-9]*' "$WORK/coordinator.log" 2>/dev/null | tail -1 | awk '{print $2}')
+    if [ -n "$line" ]; then echo "$line"; return; fi
     in_ns srv curl -sf -m 2 -H "Authorization: Bearer $TOKEN" "http://$COORD_IP:8089/api/run?token=$TOKEN" | python3 -c '
 import json, sys
 def find(value):
@@ -217,7 +221,11 @@ if "$BIN" schema --help >/dev/null 2>&1; then
 fi
 
 log "starting the coordinator on $COORD_IP:5557 (target $TARGET) and 4 workers"
-start coordinator coord "$BIN" coordinator --bind "$COORD_IP:5557" --web-port 8089 --expect-workers 4 \
+WEB=()
+"$BIN" coordinator --help 2>/dev/null | grep -q -- "--web-port" && WEB=(--web-port 8089)
+LINEBUF=()
+command -v stdbuf >/dev/null && LINEBUF=(stdbuf -oL)   # progress lines reach the log at once
+start coordinator coord "${LINEBUF[@]}" "$BIN" coordinator --bind "$COORD_IP:5557" "${WEB[@]}" --expect-workers 4 \
     --target "$TARGET" --workload chat-write --contact-points "$CONTACTS"
 for i in 1 2 3 4; do
     start "w$i" "w$i" "$BIN" worker --coordinator "$COORD_IP:5557" --id "w$i"

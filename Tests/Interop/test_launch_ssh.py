@@ -315,7 +315,7 @@ def test_real_workers_through_ssh(binary, sshd, tmp_path):
         wait_for_port(cql_port)
         coordinator = subprocess.Popen(
             [binary, "coordinator", "--expect-workers", "2", "--target", "20000", "--bind", f"127.0.0.1:{grpc_port}",
-             "--web-port", "0", "--contact-points", f"127.0.0.1:{cql_port}"],
+             "--contact-points", f"127.0.0.1:{cql_port}"],
             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         hosts = write_hosts(tmp_path, sshd, [f"{sshd['user']}@127.0.0.1:{sshd['port']}"])
         result = subprocess.run(
