@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func stopsExactlyAtTheTargetUnderConcurrency() async throws {
-        let executor = FakeExecutor()
+        let executor = FakeExecutor(latency: .milliseconds(1))
         let source = FixedRangeWorkSource(total: 10_007, chunkSize: 1000)
         let outcome = try await runner(
             EngineConfiguration(model: .closed(ClosedModel(users: 64))), executor: executor, source: source

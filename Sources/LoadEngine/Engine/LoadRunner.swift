@@ -193,8 +193,12 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
                 group.addTask { await context.runUser(user, thinkTime: model.thinkTime, leaseSize: leaseSize, runner: self) }
                 spawned += 1
             }
-            if context.workExhausted.load(ordering: .relaxed) || (spawned > 0 && context.activeTasks.load(ordering: .relaxed) == 0) {
-                stop(.completed)
+            if context.workExhausted.load(ordering: .relaxed) {
+                // Parked users have nothing left to do; the others finish their leases.
+                context.gate.stop()
+            }
+            if spawned > 0, context.activeTasks.load(ordering: .relaxed) == 0 {
+                stop(context.workExhausted.load(ordering: .relaxed) ? .completed : .interrupted)
                 break
             }
             try? await Task.sleep(for: .milliseconds(model.spawnRate == nil ? 20 : 10))

@@ -93,6 +93,7 @@ final class RunContext<Executor: StatementExecutor>: Sendable {
         var random = SplitMix64(seed: DeterministicHash.mix(UInt64(user) &+ startNanos))
         while !isStopping {
             if !gate.admits(user) {
+                if workExhausted.load(ordering: .relaxed) { return }
                 await gate.park(user)
                 continue
             }

@@ -6,6 +6,10 @@ import Foundation
 /// way, from merged totals and per-second reports.
 public struct RunResults: Codable, Sendable, Equatable {
     public var runID: String
+    /// The run's epoch (part of its identity, with `run_id`).
+    public var runEpochMillis: Int64
+    /// The operations target of a fixed-total run.
+    public var target: UInt64?
     public var workload: String
     public var startedAt: String
     public var stopReason: String
@@ -40,7 +44,7 @@ public struct RunResults: Codable, Sendable, Equatable {
     public var config: [String: String]
 
     enum CodingKeys: String, CodingKey {
-        case runID = "run_id", workload, startedAt = "started_at", stopReason = "stop_reason"
+        case runID = "run_id", runEpochMillis = "run_epoch_millis", target, workload, startedAt = "started_at", stopReason = "stop_reason"
         case totalMessages = "total_messages", totalOperations = "total_operations", totalTime = "total_time", throughput
         case p50, p95, p99, p999 = "p99_9", max, mean
         case successes, failures, unknownOutcomes = "unknown_outcomes", retries, dropped, errorsByKind = "errors_by_kind"
@@ -170,11 +174,13 @@ public struct RunResults: Codable, Sendable, Equatable {
     public init(
         run: RunIdentity, workload: String, startedAt: Date, totals: MetricsSnapshot, intervals: [IntervalReport], elapsed: Duration,
         writeOperations: Set<String>, stopReason: StopReason, thresholds: [ThresholdResult], health: GeneratorHealth,
-        workers: [WorkerSummary] = [], config: [String: String] = [:]
+        target: UInt64? = nil, workers: [WorkerSummary] = [], config: [String: String] = [:]
     ) {
         let seconds = elapsed.seconds
         let combined = totals.combined
         runID = run.id
+        runEpochMillis = run.epochMillis
+        self.target = target
         self.workload = workload
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
@@ -211,11 +217,13 @@ public struct RunResults: Codable, Sendable, Equatable {
     }
 
     /// Builds the document from a finished single-process run.
-    public init(run: RunIdentity, workload: String, startedAt: Date, outcome: EngineOutcome, config: [String: String] = [:]) {
+    public init(
+        run: RunIdentity, workload: String, startedAt: Date, outcome: EngineOutcome, target: UInt64? = nil, config: [String: String] = [:]
+    ) {
         self.init(
             run: run, workload: workload, startedAt: startedAt, totals: outcome.totals, intervals: outcome.intervals,
             elapsed: outcome.elapsed, writeOperations: outcome.writeOperationNames, stopReason: outcome.stopReason,
-            thresholds: outcome.thresholdResults, health: outcome.health, config: config)
+            thresholds: outcome.thresholdResults, health: outcome.health, target: target, config: config)
     }
 
     /// Pretty-printed JSON with sorted keys.
