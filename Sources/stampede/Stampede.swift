@@ -16,7 +16,11 @@ struct Stampede: AsyncParsableCommand {
             DoctorCommand.self,
             SeedCommand.self,
             ServerCommand.self,
+            CoordinatorCommand.self,
+            WorkerCommand.self,
             CompareCommand.self,
+            RunCommand.self,
+            SchemaCommand.self,
         ]
     )
 }
