@@ -93,6 +93,7 @@ let package = Package(
             dependencies: [
                 "LoadEngine", "CQLClient", "CQLProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
