@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -67,7 +68,36 @@ public struct DashboardServer: Service {
             logger.warning("the dashboard listens on \(configuration.host) without --web-auth or a token: anyone who can reach it can start and stop runs")
         }
         logger.debug("dashboard starting on \(configuration.host):\(configuration.port)")
-        try await makeApplication().run()
+        guard configuration.reportDirectory != nil else {
+            try await makeApplication().run()
+            return
+        }
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await makeApplication().run() }
+            group.addTask { await writeReportsWhenRunsEnd() }
+        }
+    }
+
+    /// Watches the data source and writes each run's reports into `--report-dir` once, when it finishes or fails.
+    /// Ends on cancellation or graceful shutdown (a run that ended just before is still written).
+    func writeReportsWhenRunsEnd() async {
+        var written: Set<String> = []
+        var seenActive: Set<String> = []
+        while true {
+            let snapshot = await dataSource.snapshot()
+            if snapshot.state.isActive { seenActive.insert(snapshot.runID) }
+            if snapshot.state == .finished || snapshot.state == .failed, seenActive.contains(snapshot.runID), !written.contains(snapshot.runID) {
+                written.insert(snapshot.runID)
+                do {
+                    let files = try await writeReports()
+                    logger.info("run \(snapshot.runID): reports written to \(files.first.map { ($0 as NSString).deletingLastPathComponent } ?? "-")")
+                } catch {
+                    logger.error("run \(snapshot.runID): reports could not be written: \(error)")
+                }
+            }
+            if Task.isCancelled || Task.isShuttingDownGracefully { return }
+            try? await Task.sleep(for: .seconds(1))
+        }
     }
 
     /// Gathers the current run's reports (HTML, CSVs, JSON, HDR log, bundle) from the data source.

@@ -20,7 +20,6 @@ public final class PrometheusExporter: Sendable {
     /// Updates the metrics from `snapshot` and returns the exposition text.
     public func render(_ snapshot: RunSnapshot) -> [UInt8] {
         let summary = RunSummary(snapshot)
-        let run = [("run_id", snapshot.runID.isEmpty ? "none" : snapshot.runID)]
         // Totals per operation, so Grafana can split by operation; the aggregate is a sum() away.
         for name in snapshot.total.operations.keys.sorted() {
             guard let metrics = snapshot.total.operations[name] else { continue }
@@ -57,7 +56,7 @@ public final class PrometheusExporter: Sendable {
             gauge("workers", "Workers by state.", [("state", state)], Double(snapshot.workers.filter { $0.state == state }.count))
         }
         for state in RunState.allCases {
-            gauge("run_state", "1 for the run's current state.", run + [("state", state.rawValue)], state == snapshot.state ? 1 : 0)
+            gauge("run_state", "1 for the run's current state.", [("state", state.rawValue)], state == snapshot.state ? 1 : 0)
         }
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)

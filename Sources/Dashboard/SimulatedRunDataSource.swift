@@ -47,11 +47,15 @@ public actor SimulatedRunDataSource: DashboardDataSource {
     }
 
     public func snapshot() async -> RunSnapshot {
-        if pacing == .realTime, snapshotValue.state.isActive {
-            let due = Int((ContinuousClock.now - startInstant).seconds)
-            if due > generatedSeconds { advance(seconds: min(due - generatedSeconds, 60)) }
-        }
+        catchUp()
         return snapshotValue
+    }
+
+    /// In real time, produces the seconds that have passed since the last call (at most a minute's worth).
+    func catchUp() {
+        guard pacing == .realTime, snapshotValue.state.isActive else { return }
+        let due = Int((ContinuousClock.now - startInstant).seconds)
+        if due > generatedSeconds { advance(seconds: min(due - generatedSeconds, 60)) }
     }
 
     public func start(_ request: RunStartRequest) async throws -> String {
@@ -97,12 +101,14 @@ public actor SimulatedRunDataSource: DashboardDataSource {
     }
 
     public func stop() async throws {
+        catchUp()
         guard snapshotValue.state.isActive else { throw DashboardError(.actionRefused, "no run is in progress") }
         stopRequested = true
         snapshotValue.state = .stopping
     }
 
     public func adjust(_ adjustment: LoadAdjustment) async throws {
+        catchUp()
         guard snapshotValue.state == .running else { throw DashboardError(.actionRefused, "no run is in progress") }
         if let users = adjustment.users {
             guard snapshotValue.users != nil else { throw DashboardError(.actionRefused, "this run uses an arrival rate; change the rate instead") }

@@ -25,7 +25,7 @@ struct CompareCommand: AsyncParsableCommand {
         do {
             comparison = RunComparison(a: try RunBundle.load(from: a), b: try RunBundle.load(from: b))
         } catch {
-            throw ValidationError(error.description)
+            throw CompareFailure(message: error.description)
         }
         if json {
             print(String(decoding: try comparison.jsonBytes(), as: UTF8.self))
@@ -33,4 +33,10 @@ struct CompareCommand: AsyncParsableCommand {
             print(comparison.text, terminator: "")
         }
     }
+}
+
+/// A bundle that cannot be read: printed as `Error: <file>: <reason>` without the usage text.
+struct CompareFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
 }

@@ -214,9 +214,10 @@ struct DashboardRouteTests {
                 #expect(text.contains(#"stampede_requests_total{operation="send_message"} 5"#))
                 #expect(text.contains(#"stampede_failures_total{operation="send_message"} 1"#))
                 #expect(text.contains(#"stampede_errors_total{operation="send_message",kind="timeout"} 1"#))
-                #expect(text.contains(#"stampede_workers{state="lost"} 1"#))
+                #expect(text.contains(#"stampede_workers{state="lost"} 1.0"#))
                 #expect(text.contains(#"stampede_latency_seconds{window="run",quantile="1"} 0.01"#))
-                #expect(text.contains("stampede_current_rps 1"))
+                #expect(text.contains("stampede_current_rps 1.0"))
+                #expect(text.contains(#"stampede_run_state{state="running"} 1.0"#))
                 #expect(text.contains("# TYPE stampede_requests_total counter"))
             }
         }

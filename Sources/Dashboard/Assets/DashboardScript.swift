@@ -182,9 +182,12 @@ enum DashboardScript {
 
   // ---- live mode: stream and controls -------------------------------------------------------------------------------
   let editTouched = false, formShown = false;
+  let toastTimer = null;
   function toast(text, bad) {
     const el = $("action-result");
     el.textContent = text; el.className = "banner" + (bad ? " error" : ""); el.hidden = !text;
+    clearTimeout(toastTimer);
+    if (!bad) toastTimer = setTimeout(() => { el.hidden = true; }, 6000);
   }
   async function post(path, body) {
     const res = await fetch(path + q, {method: "POST", headers: {"Content-Type": "application/json"}, body: JSON.stringify(body || {}), credentials: "same-origin"});
