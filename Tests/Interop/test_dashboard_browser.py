@@ -56,10 +56,9 @@ def _demo_binary():
         REPO_ROOT / ".build-dash" / "debug" / "stampede-dashboard-demo",
         REPO_ROOT / ".build" / "release" / "stampede-dashboard-demo",
     ]
-    for path in candidates:
-        if path.is_file() and os.access(path, os.X_OK):
-            return path
-    return None
+    built = [path for path in candidates if path.is_file() and os.access(path, os.X_OK)]
+    # The most recently built one, when several build folders hold it.
+    return max(built, key=lambda path: path.stat().st_mtime) if built else None
 
 
 def wait_for(predicate, timeout=20.0, interval=0.2, what="condition"):
@@ -213,7 +212,7 @@ def test_dashboard_runs_stops_and_downloads_report(dashboard_url, browser):
     run_id = text(browser, "run-id").replace("run ", "")
     if not os.environ.get("STAMPEDE_DASHBOARD_URL"):
         # The demo runs with --report-dir: the finished run's reports are written there by themselves.
-        wait_for(lambda: run_id in api(dashboard_url, "/api/runs")["runs"], timeout=10, what="the reports in --report-dir")
+        wait_for(lambda: run_id in api(dashboard_url, "/api/runs")["runs"], timeout=10, what=f"the reports of {run_id} in --report-dir")
     browser.find_element(By.ID, "download-html").click()
     report = wait_for(lambda: next((p for p in browser.downloads.glob("*.html")), None), timeout=20, what="the HTML report download")
     html = report.read_text(encoding="utf-8")
