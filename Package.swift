@@ -77,7 +77,7 @@ let package = Package(
         .target(
             name: "Fleet",
             dependencies: [
-                "LoadEngine",
+                "LoadEngine", "CQLClient", "CQLProtocol",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),

@@ -66,6 +66,7 @@ public struct CoordinatorConfiguration: Sendable {
         guard livenessTimeout > .zero, heartbeatInterval > .zero, heartbeatInterval < livenessTimeout else {
             throw FleetError(.invalidConfiguration, "the heartbeat interval must be positive and shorter than the liveness timeout")
         }
-        try run.validate()
+        // A resumed run takes its run configuration from the journal.
+        if !resume { try run.validate() }
     }
 }

@@ -79,28 +79,38 @@ actor CoordinatorState {
     private var endWallNanos: Int64?
     private var lastHeartbeat: ContinuousClock.Instant = .now
     private var results: DistributedResults?
-    private var finishedWaiters: [CheckedContinuation<DistributedResults, Never>] = []
+    private var finishedWaiters: [UInt64: CheckedContinuation<DistributedResults?, Never>] = [:]
+    private var nextWaiter: UInt64 = 0
     private var startRequested = false
 
     init(configuration: CoordinatorConfiguration, logger: Logger) throws(FleetError) {
-        self.configuration = configuration
-        self.logger = logger
-        registry = WorkerRegistry(livenessTimeout: configuration.livenessTimeout)
-        let run = configuration.run
+        var configuration = configuration
         var journalPath: String?
         if let directory = configuration.journalDirectory {
-            journalPath = RunJournal.path(directory: directory, runID: run.runID)
+            journalPath = RunJournal.path(directory: directory, runID: configuration.run.runID)
         }
+        var replay: JournalReplay?
         if configuration.resume {
             guard let journalPath else {
                 throw FleetError(.invalidConfiguration, "--resume needs a journal directory")
             }
-            var replay = try JournalReplay(entries: try RunJournal.read(path: journalPath))
-            guard !replay.finished else {
-                throw FleetError(.runFinished, "run \(run.runID) already finished; nothing to resume", subject: journalPath)
+            let replayed = try JournalReplay(entries: try RunJournal.read(path: journalPath))
+            guard !replayed.finished else {
+                throw FleetError(.runFinished, "run \(replayed.configuration.runID) already finished; nothing to resume", subject: journalPath)
             }
+            // The run continues as journaled (target, chunks, identity); only the password comes from this start.
+            let password = configuration.run.password
+            configuration.run = replayed.configuration
+            configuration.run.password = password
+            replay = replayed
+        }
+        if configuration.run.runEpochMillis == 0 { configuration.run.runEpochMillis = wallClockNanos() / 1_000_000 }
+        self.configuration = configuration
+        self.logger = logger
+        registry = WorkerRegistry(livenessTimeout: configuration.livenessTimeout)
+        let run = configuration.run
+        if var replay, let journalPath {
             let released = replay.releaseAllLeases()
-            let done = replay.ledger?.completedMessages ?? 0
             ledger = replay.ledger
             stats = replay.stats
             startWallNanos = replay.startedAtUnixNanos
@@ -111,7 +121,7 @@ actor CoordinatorState {
             logger.info(
                 "resuming run",
                 metadata: [
-                    "run": "\(run.runID)", "done": "\(done)", "target": "\(run.target)",
+                    "run": "\(run.runID)", "done": "\(replay.ledger?.completedMessages ?? 0)", "target": "\(run.target)",
                 ])
         } else {
             if run.model == .fixedTotal {
@@ -253,7 +263,8 @@ actor CoordinatorState {
             sessions[worker] = state
             registry.setClockOffset(state.clock.offsetNanos, for: worker)
         case .chunkRequest(let request):
-            sessions[worker]?.wants = min(Int(request.wanted) + (sessions[worker]?.wants ?? 0), configuration.leaseDepth)
+            let wants = min(Int(request.wanted) + (sessions[worker]?.wants ?? 0), configuration.leaseDepth)
+            sessions[worker]?.wants = wants
             serve(worker)
         case .chunkCompleted(let completed):
             try chunkCompleted(completed, worker: worker)
@@ -510,15 +521,25 @@ actor CoordinatorState {
         journalAppend(.finished(atUnixNanos: wallClockNanos(), reason: stopReason))
         journal?.sync()
         self.results = results
-        for waiter in finishedWaiters { waiter.resume(returning: results) }
+        for waiter in finishedWaiters.values { waiter.resume(returning: results) }
         finishedWaiters.removeAll()
         for state in sessions.values { state.outbox.finish() }
     }
 
-    /// Waits for the run to finish and returns its results.
-    func waitForResults() async -> DistributedResults {
+    /// Waits for the run to finish and returns its results; nil when the waiting task is cancelled.
+    func waitForResults() async -> DistributedResults? {
         if let results { return results }
-        return await withCheckedContinuation { finishedWaiters.append($0) }
+        let id = nextWaiter
+        nextWaiter += 1
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { finishedWaiters[id] = $0 }
+        } onCancel: {
+            Task { await self.cancelWaiter(id) }
+        }
+    }
+
+    private func cancelWaiter(_ id: UInt64) {
+        finishedWaiters.removeValue(forKey: id)?.resume(returning: nil)
     }
 
     // MARK: Results
@@ -580,7 +601,7 @@ actor CoordinatorState {
         }
         let totalMessages = ledger?.acknowledgedMessages ?? combined.successes
         return DistributedResults(
-            runID: run.runID, workload: run.workload, model: run.model.rawValue, target: run.target,
+            runID: run.runID, runEpochMillis: run.runEpochMillis, workload: run.workload, model: run.model.rawValue, target: run.target,
             totalMessages: totalMessages, totalTime: totalTime, throughput: Double(totalMessages) / totalTime,
             p50: DistributedResults.millis(combined.latency.valueAtPercentile(50)),
             p95: DistributedResults.millis(combined.latency.valueAtPercentile(95)),

@@ -42,6 +42,8 @@ public struct DistributedResults: Sendable, Codable, Equatable {
     }
 
     public var runID: String
+    /// With `runID`, the run identity (`stampede verify --results` reads both).
+    public var runEpochMillis: Int64
     public var workload: String
     public var model: String
     public var target: UInt64
@@ -71,7 +73,7 @@ public struct DistributedResults: Sendable, Codable, Equatable {
     public var configuration: FleetRunConfiguration
 
     enum CodingKeys: String, CodingKey {
-        case runID = "run_id", workload, model, target, totalMessages = "total_messages", totalTime = "total_time"
+        case runID = "run_id", runEpochMillis = "run_epoch_millis", workload, model, target, totalMessages = "total_messages", totalTime = "total_time"
         case throughput, p50, p95, p99, p999 = "p99_9", max, failures, unknownOutcomes = "unknown_outcomes", retries
         case dropped, errorsByKind = "errors_by_kind", operations, completed, stopReason = "stop_reason", workers
         case lostWorkers = "lost_workers", perSecond = "per_second", configuration

@@ -11,6 +11,8 @@ public struct FleetRunConfiguration: Sendable, Hashable, Codable {
     }
 
     public var runID: String
+    /// With `runID`, the run identity (base time of the run's timeuuids, ms since the Unix epoch); 0 = set at start.
+    public var runEpochMillis: Int64
     public var workload: String
     /// YAML of a custom profile (empty for built-in workloads).
     public var profileYAML: String
@@ -37,13 +39,14 @@ public struct FleetRunConfiguration: Sendable, Hashable, Codable {
     public var options: [String: String]
 
     public init(
-        runID: String, workload: String = "chat-write", profileYAML: String = "", contactPoints: [String] = ["127.0.0.1:9042"],
+        runID: String, runEpochMillis: Int64 = 0, workload: String = "chat-write", profileYAML: String = "", contactPoints: [String] = ["127.0.0.1:9042"],
         keyspace: String = "realtime_chat_app", consistency: String = "ONE", username: String = "", password: String = "",
         tls: Bool = false, model: Model = .fixedTotal, target: UInt64 = 0, chunkSize: UInt64 = 1000, duration: Duration? = nil,
         users: Int = 0, spawnRate: Double = 0, rate: Double = 0, thinkTime: String = "", concurrency: Int = 64,
         options: [String: String] = [:]
     ) {
         self.runID = runID
+        self.runEpochMillis = runEpochMillis
         self.workload = workload
         self.profileYAML = profileYAML
         self.contactPoints = contactPoints
@@ -98,6 +101,7 @@ extension FleetRunConfiguration {
     var wire: Stampede_Fleet_V1_RunConfig {
         var config = Stampede_Fleet_V1_RunConfig()
         config.runID = runID
+        config.runEpochMillis = runEpochMillis
         config.workload = workload
         config.profileYaml = profileYAML
         config.contactPoints = contactPoints
@@ -137,7 +141,7 @@ extension FleetRunConfiguration {
             throw FleetError(.protocolViolation, "the coordinator sent an assignment without a known load model")
         }
         self.init(
-            runID: config.runID, workload: config.workload, profileYAML: config.profileYaml,
+            runID: config.runID, runEpochMillis: config.runEpochMillis, workload: config.workload, profileYAML: config.profileYaml,
             contactPoints: config.contactPoints, keyspace: config.keyspace, consistency: config.consistency,
             username: config.username, password: config.password, tls: config.tls, model: model, target: config.target,
             chunkSize: config.chunkSize, duration: config.durationNanos > 0 ? .nanoseconds(config.durationNanos) : nil,

@@ -703,6 +703,13 @@ public nonisolated struct Stampede_Fleet_V1_RunConfig: @unchecked Sendable {
     set {_uniqueStorage()._options = newValue}
   }
 
+  /// The base time of the run's timeuuids (milliseconds since the Unix epoch): with run_id, the run identity every
+  /// message's content derives from. Set once by the coordinator and kept on --resume.
+  public var runEpochMillis: Int64 {
+    get {_storage._runEpochMillis}
+    set {_uniqueStorage()._runEpochMillis = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1990,7 +1997,7 @@ nonisolated extension Stampede_Fleet_V1_Assignment: SwiftProtobuf.Message, Swift
 
 nonisolated extension Stampede_Fleet_V1_RunConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RunConfig"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}workload\0\u{3}profile_yaml\0\u{3}contact_points\0\u{1}keyspace\0\u{1}consistency\0\u{1}username\0\u{1}password\0\u{1}tls\0\u{1}target\0\u{3}chunk_size\0\u{3}duration_nanos\0\u{1}model\0\u{1}concurrency\0\u{1}options\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}workload\0\u{3}profile_yaml\0\u{3}contact_points\0\u{1}keyspace\0\u{1}consistency\0\u{1}username\0\u{1}password\0\u{1}tls\0\u{1}target\0\u{3}chunk_size\0\u{3}duration_nanos\0\u{1}model\0\u{1}concurrency\0\u{1}options\0\u{3}run_epoch_millis\0")
 
   fileprivate class _StorageClass {
     var _runID: String = String()
@@ -2008,6 +2015,7 @@ nonisolated extension Stampede_Fleet_V1_RunConfig: SwiftProtobuf.Message, SwiftP
     var _model: Stampede_Fleet_V1_LoadModel? = nil
     var _concurrency: UInt32 = 0
     var _options: Dictionary<String,String> = [:]
+    var _runEpochMillis: Int64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2033,6 +2041,7 @@ nonisolated extension Stampede_Fleet_V1_RunConfig: SwiftProtobuf.Message, SwiftP
       _model = source._model
       _concurrency = source._concurrency
       _options = source._options
+      _runEpochMillis = source._runEpochMillis
     }
   }
 
@@ -2066,6 +2075,7 @@ nonisolated extension Stampede_Fleet_V1_RunConfig: SwiftProtobuf.Message, SwiftP
         case 13: try { try decoder.decodeSingularMessageField(value: &_storage._model) }()
         case 14: try { try decoder.decodeSingularUInt32Field(value: &_storage._concurrency) }()
         case 15: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._options) }()
+        case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._runEpochMillis) }()
         default: break
         }
       }
@@ -2123,6 +2133,9 @@ nonisolated extension Stampede_Fleet_V1_RunConfig: SwiftProtobuf.Message, SwiftP
       if !_storage._options.isEmpty {
         try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: _storage._options, fieldNumber: 15)
       }
+      if _storage._runEpochMillis != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._runEpochMillis, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2147,6 +2160,7 @@ nonisolated extension Stampede_Fleet_V1_RunConfig: SwiftProtobuf.Message, SwiftP
         if _storage._model != rhs_storage._model {return false}
         if _storage._concurrency != rhs_storage._concurrency {return false}
         if _storage._options != rhs_storage._options {return false}
+        if _storage._runEpochMillis != rhs_storage._runEpochMillis {return false}
         return true
       }
       if !storagesAreEqual {return false}

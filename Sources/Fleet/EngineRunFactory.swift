@@ -1,0 +1,89 @@
+import CQLClient
+import CQLProtocol
+import LoadEngine
+import Logging
+
+/// Makes real engine runs on a worker: connects a CQL session to the run's contact points and runs the built-in chat
+/// workload with `LoadEngine.LoadRunner`, pulling work from the fleet's work source.
+public struct EngineRunFactory: FleetRunFactory {
+    let logger: Logger
+    /// TLS settings of this worker's CQL connections when the run asks for TLS (files are local to the worker).
+    public var tls: CQLTLSConfiguration
+
+    public init(tls: CQLTLSConfiguration = CQLTLSConfiguration(), logger: Logger = Logger(label: "stampede.worker.engine")) {
+        self.tls = tls
+        self.logger = logger
+    }
+
+    /// The consistency level named `name` (ONE, QUORUM, LOCAL_QUORUM, ...).
+    public static func consistency(named name: String) throws(FleetError) -> CQLConsistency {
+        let wanted = name.uppercased().replacingOccurrences(of: "-", with: "_")
+        guard let level = CQLConsistency.allCases.first(where: { $0.description == wanted }) else {
+            throw FleetError(.invalidConfiguration, "unknown consistency level '\(name)'")
+        }
+        return level
+    }
+
+    /// The engine configuration for an assignment.
+    public static func engineConfiguration(for assignment: WorkerAssignment) throws -> EngineConfiguration {
+        let run = assignment.configuration
+        let model: LoadModel
+        switch run.model {
+        case .fixedTotal:
+            model = .closed(ClosedModel(users: run.concurrency))
+        case .closed:
+            let think = run.thinkTime.isEmpty ? ThinkTime.none : try ThinkTime(parsing: run.thinkTime)
+            model = .closed(ClosedModel(users: run.users, spawnRate: run.spawnRate > 0 ? run.spawnRate : nil, thinkTime: think))
+        case .open:
+            model = .open(OpenModel(rate: run.rate, maxInFlight: run.concurrency))
+        }
+        var engine = EngineConfiguration(model: model, duration: run.duration)
+        engine.share = assignment.share
+        return engine
+    }
+
+    public func makeRun(for assignment: WorkerAssignment, source: any WorkSource) async throws -> any FleetRun {
+        let run = assignment.configuration
+        guard let mix = ChatWorkload.Mix(rawValue: run.workload) else {
+            throw FleetError(
+                .workload, "workload '\(run.workload)' is not built in (chat-write, chat-mixed); custom profiles are not distributed yet")
+        }
+        var options = ChatWorkload.Options()
+        options.consistency = try Self.consistency(named: run.consistency)
+        let workload = ChatWorkload(mix: mix, run: RunIdentity(id: run.runID, epochMillis: run.runEpochMillis), options: options)
+        var session = CQLSessionConfiguration(contactPoints: run.contactPoints, keyspace: run.keyspace.isEmpty ? nil : run.keyspace)
+        session.retryPolicy = CQLRetryPolicy(maxRetries: 0)
+        if !run.username.isEmpty {
+            session.connection.credentials = CQLCredentials(username: run.username, password: run.password)
+        }
+        if run.tls { session.connection.tls = tls }
+        let connected = try await CQLSession.connect(session, logger: logger)
+        let runner = LoadRunner(
+            configuration: try Self.engineConfiguration(for: assignment), workload: workload,
+            executor: CQLSessionExecutor(session: connected), source: source)
+        return SessionRun(runner: runner, session: connected)
+    }
+}
+
+/// An engine run that closes its CQL session when it ends.
+struct SessionRun: FleetRun {
+    let runner: LoadRunner<CQLSessionExecutor>
+    let session: CQLSession
+
+    func run(startingAt start: UInt64?, onInterval: @escaping @Sendable (IntervalReport) async -> Void) async throws
+        -> MetricsSnapshot
+    {
+        do {
+            let totals = try await runner.run(startingAt: start, onInterval: onInterval) as MetricsSnapshot
+            await session.close()
+            return totals
+        } catch {
+            await session.close()
+            throw error
+        }
+    }
+
+    func stop() { runner.stop(.interrupted) }
+    func setShare(_ share: Double) { runner.setShare(share) }
+    func revokeChunks(_ ids: Set<UInt64>) { runner.revokeChunks(ids) }
+}

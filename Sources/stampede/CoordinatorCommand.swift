@@ -1,0 +1,197 @@
+import ArgumentParser
+import CQLClient
+import Fleet
+import Foundation
+import LoadEngine
+import Logging
+
+/// `stampede coordinator`: hands out work to `stampede worker` processes over gRPC, merges their statistics exactly
+/// and writes `distributed_results.json`.
+struct CoordinatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Coordinate a distributed run: workers connect, take chunks of the target, and report to one result.",
+        discussion: """
+            Examples:
+              stampede coordinator --expect-workers 4 --target 1000000
+              stampede coordinator --bind 0.0.0.0:5557 --token "$STAMPEDE_TOKEN" --expect-workers 8 --target 1000000
+              stampede coordinator --local-workers 4 --target 200000        (spawns 4 worker processes here)
+              stampede coordinator --resume run-20250101-120000-3fa2        (continue a run whose coordinator died)
+            The run starts when --expect-workers workers are connected. A worker silent for --liveness-timeout is lost and
+            its unfinished chunks go to the others; the total stays exact. Exit status: 0 when the run completed, 1
+            otherwise.
+            """
+    )
+
+    @Option(help: "Address:port to listen on. A non-loopback address requires --token (or STAMPEDE_TOKEN).")
+    var bind = "127.0.0.1:5557"
+    @Option(help: "Shared token workers must present (default: the STAMPEDE_TOKEN environment variable).")
+    var token: String?
+    @Option(name: .customLong("expect-workers"), help: "Start when this many workers are connected.")
+    var expectWorkers = 1
+    @Option(name: .customLong("local-workers"), help: "Also spawn this many worker processes on this machine.")
+    var localWorkers = 0
+    @Option(name: [.customLong("target"), .customLong("total")], help: "Exact number of messages (fixed-total run).")
+    var target: UInt64?
+    @Option(name: .customLong("chunk-size"), help: "Messages per leased chunk.")
+    var chunkSize: UInt64 = 1_000
+    @Option(help: "Operations in flight per worker (fixed total), or the open model's in-flight bound.")
+    var concurrency = 64
+    @Option(help: "chat-write or chat-mixed.")
+    var workload = "chat-write"
+    @Option(name: .customLong("contact-points"), help: "Comma-separated host[:port] list, handed to every worker.")
+    var contactPoints = "127.0.0.1:9042"
+    @Option(help: "Keyspace.")
+    var keyspace = ChatSchema.keyspace
+    @Option(help: "Consistency level of the statements.")
+    var consistency = "ONE"
+    @Option(help: "User name for the cluster (password from STAMPEDE_CQL_PASSWORD).")
+    var username: String?
+    @Flag(help: "Workers connect to the cluster with TLS.")
+    var tls = false
+    @Option(help: "Closed model: virtual users divided among workers by capacity.")
+    var users: Int?
+    @Option(name: .customLong("spawn-rate"), help: "Closed model: users started per second (whole run).")
+    var spawnRate: Double?
+    @Option(name: .customLong("think-time"), help: "Closed model: none, '500ms', 'between 1s 3s' or 'pacing 2s'.")
+    var thinkTime = ""
+    @Option(help: "Open model: operations per second for the whole run, divided among workers.")
+    var rate: Double?
+    @Option(help: "Stop after this long, e.g. 90s, 10m.")
+    var duration: String?
+    @Option(name: .customLong("run-id"), help: "Name of the run (default: generated).")
+    var runID: String?
+    @Option(help: "Continue the journaled run RUN_ID (same target, same message identities).")
+    var resume: String?
+    @Option(name: .customLong("journal-dir"), help: "Directory of run journals.")
+    var journalDirectory = "stampede-data/runs"
+    @Option(help: "Where to write the results document.")
+    var results = "distributed_results.json"
+    @Option(name: .customLong("liveness-timeout"), help: "A worker silent this long is lost, e.g. 5s.")
+    var livenessTimeout = "5s"
+    @Flag(name: .customLong("no-schema"), help: "Do not create the chat schema before starting.")
+    var noSchema = false
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "notice"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard localWorkers >= 0 else { throw ValidationError("--local-workers must not be negative") }
+    }
+
+    func runConfiguration() throws -> FleetRunConfiguration {
+        let identity = RunIdentity.generate()
+        let model: FleetRunConfiguration.Model = rate != nil ? .open : users != nil ? .closed : .fixedTotal
+        return FleetRunConfiguration(
+            runID: resume ?? runID ?? identity.id, runEpochMillis: 0, workload: workload,
+            contactPoints: contactPoints.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) },
+            keyspace: keyspace, consistency: consistency, username: username ?? "",
+            password: ProcessInfo.processInfo.environment["STAMPEDE_CQL_PASSWORD"] ?? "", tls: tls, model: model,
+            target: target ?? 0, chunkSize: chunkSize, duration: try duration.map { try DurationParser.parse($0, what: "--duration") },
+            users: users ?? 0, spawnRate: spawnRate ?? 0, rate: rate ?? 0, thinkTime: thinkTime, concurrency: concurrency)
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .notice
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "stampede.coordinator")
+        let address: (host: String, port: Int)
+        do { address = try WorkerConfiguration.parseAddress(bind) } catch { throw ValidationError(error.description) }
+        let token = self.token ?? ProcessInfo.processInfo.environment["STAMPEDE_TOKEN"]
+        let configuration = CoordinatorConfiguration(
+            host: address.host, port: address.port, token: token, expectWorkers: max(expectWorkers, localWorkers),
+            livenessTimeout: try DurationParser.parse(livenessTimeout, what: "--liveness-timeout"),
+            journalDirectory: journalDirectory, resultsPath: results, version: Stampede.version, run: try runConfiguration(),
+            resume: resume != nil)
+        let coordinator: FleetCoordinator
+        do {
+            coordinator = try FleetCoordinator(configuration: configuration, logger: logger)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        if !noSchema, resume == nil, workload.hasPrefix("chat-") {
+            try await applySchema(configuration.run, logger: logger)
+        }
+        let progress = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(2))
+                let now = await coordinator.progress()
+                let workers = now.workers.values.filter { $0 == .running || $0 == .registered }.count
+                var line = "[\(now.phase.rawValue)] \(now.completed)"
+                if now.target > 0 { line += "/\(now.target)" }
+                line += " · \(workers) workers · \(Int(now.lastSecondRate)) ops/s · p50 \(now.p50Millis) ms · p99 \(now.p99Millis) ms"
+                if now.failures > 0 { line += " · \(now.failures) failed" }
+                if !now.lostWorkers.isEmpty { line += " · lost: \(now.lostWorkers.joined(separator: ", "))" }
+                print(line)
+            }
+        }
+        defer { progress.cancel() }
+        var spawned: [Process] = []
+        if localWorkers > 0 {
+            let port = try await coordinator.listeningPort()
+            spawned = try spawnLocalWorkers(port: port, token: token)
+        }
+        print("coordinator listening on \(address.host):\(address.port) for run \(configuration.run.runID); waiting for \(configuration.expectWorkers) worker(s)")
+        let results: DistributedResults
+        do {
+            results = try await withTaskCancellationHandler {
+                try await coordinator.runToCompletion()
+            } onCancel: {
+                Task { await coordinator.stop(reason: "operator") }
+            }
+        } catch {
+            for process in spawned where process.isRunning { process.terminate() }
+            throw error
+        }
+        for process in spawned { process.waitUntilExit() }
+        print(summary(results))
+        print("results written to \(self.results)")
+        if !results.completed { throw ExitCode(1) }
+    }
+
+    func applySchema(_ run: FleetRunConfiguration, logger: Logger) async throws {
+        var configuration = CQLSessionConfiguration(contactPoints: run.contactPoints)
+        if !run.username.isEmpty {
+            configuration.connection.credentials = CQLCredentials(username: run.username, password: run.password)
+        }
+        let session = try await CQLSession.connect(configuration, logger: logger)
+        defer { Task { await session.close() } }
+        for statement in ChatSchema.statements() { try await session.run(statement) }
+    }
+
+    func spawnLocalWorkers(port: Int, token: String?) throws -> [Process] {
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
+        var processes: [Process] = []
+        for index in 1...localWorkers {
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = ["worker", "--coordinator", "127.0.0.1:\(port)", "--id", "local-\(index)", "--log-level", logLevel]
+            var environment = ProcessInfo.processInfo.environment
+            if let token { environment["STAMPEDE_TOKEN"] = token }
+            process.environment = environment
+            try process.run()
+            processes.append(process)
+        }
+        return processes
+    }
+
+    func summary(_ results: DistributedResults) -> String {
+        var lines = [
+            "run \(results.runID): \(results.totalMessages) messages in \(String(format: "%.2f", results.totalTime)) s "
+                + "(\(Int(results.throughput)) msg/s) · p50 \(results.p50) ms · p95 \(results.p95) ms · p99 \(results.p99) ms "
+                + "· p99.9 \(results.p999) ms · max \(results.max) ms · stop: \(results.stopReason)",
+            "failures \(results.failures) · unknown outcomes \(results.unknownOutcomes) · retries \(results.retries)",
+        ]
+        for worker in results.workers {
+            lines.append(
+                "  \(worker.workerID) [\(worker.status)]: \(worker.totalMessages) messages, \(Int(worker.throughput)) msg/s, "
+                    + "\(worker.failures) failed")
+        }
+        if !results.lostWorkers.isEmpty { lines.append("lost workers: \(results.lostWorkers.joined(separator: ", "))") }
+        return lines.joined(separator: "\n")
+    }
+}

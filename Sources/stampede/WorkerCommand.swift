@@ -1,0 +1,78 @@
+import ArgumentParser
+import Fleet
+import Foundation
+import LoadEngine
+import Logging
+
+/// `stampede worker`: connects to a coordinator and runs what it is given.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Join a distributed run: connect to a coordinator, take chunks of work, report statistics.",
+        discussion: """
+            Retries with backoff while the coordinator is not up (--connect-timeout), reconnects after a short network
+            blip keeping its chunks, and stops writing and exits non-zero when the coordinator is gone for longer than
+            --reconnect-window. Exit status: 0 done, 3 coordinator lost or unreachable, 4 refused (token, version), 1
+            other errors.
+            """
+    )
+
+    @Option(help: "The coordinator's host:port.")
+    var coordinator = "127.0.0.1:5557"
+    @Option(help: "Name of this worker (default: host-pid).")
+    var id: String?
+    @Option(help: "Shared token (default: the STAMPEDE_TOKEN environment variable).")
+    var token: String?
+    @Option(name: .customLong("contact-points"), help: "Cluster contact points for this worker's network (default: the coordinator's).")
+    var contactPoints: String?
+    @Option(help: "Relative capacity for user/rate shares (default: number of cores).")
+    var capacity: Double = 0
+    @Option(name: .customLong("connect-timeout"), help: "How long to wait for the coordinator to come up, e.g. 2m.")
+    var connectTimeout = "120s"
+    @Option(name: .customLong("reconnect-window"), help: "How long to try reconnecting mid-run before stopping, e.g. 5s.")
+    var reconnectWindow = "5s"
+    @Option(name: .customLong("simulate-rate"), help: "Do not touch a database: simulate writes at this many per second (benchmarks).")
+    var simulateRate: Double?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "notice"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .notice
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "stampede.worker")
+        let address: (host: String, port: Int)
+        do { address = try WorkerConfiguration.parseAddress(coordinator) } catch { throw ValidationError(error.description) }
+        func duration(_ text: String, _ what: String) throws -> Duration {
+            do { return try DurationParser.parse(text, what: what) } catch { throw ValidationError(error.description) }
+        }
+        let configuration = WorkerConfiguration(
+            coordinatorHost: address.host, coordinatorPort: address.port, workerID: id,
+            token: token ?? ProcessInfo.processInfo.environment["STAMPEDE_TOKEN"] ?? "", version: Stampede.version,
+            capacity: capacity, connectTimeout: try duration(connectTimeout, "--connect-timeout"),
+            reconnectWindow: try duration(reconnectWindow, "--reconnect-window"),
+            contactPointsOverride: contactPoints.map { $0.split(separator: ",").map(String.init) } ?? [])
+        let factory: any FleetRunFactory =
+            simulateRate.map { SimulatedRunFactory(indexesPerSecond: $0) } ?? EngineRunFactory(logger: logger)
+        let worker = FleetWorker(configuration: configuration, factory: factory, logger: logger)
+        do {
+            let summary = try await worker.run()
+            let operations = summary.totals.combined.operations
+            print("worker \(summary.workerID): run \(summary.runID) done, \(operations) operations")
+        } catch {
+            FileHandle.standardError.write(Data("stampede worker \(configuration.workerID): \(error.description)\n".utf8))
+            switch error.code {
+            case .coordinatorLost, .coordinatorUnreachable: throw ExitCode(3)
+            case .badToken, .versionMismatch, .refused, .runFinished: throw ExitCode(4)
+            default: throw ExitCode(1)
+            }
+        }
+    }
+}
