@@ -126,6 +126,17 @@ struct DashboardRouteTests {
         }
     }
 
+    @Test func liveStreamWorksOverARealSocket() async throws {
+        let configuration = DashboardConfiguration(port: 0, pushInterval: .milliseconds(20))
+        try await app(configuration: configuration).test(.live) { client in
+            try await client.execute(uri: "/api/live?count=2", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body).components(separatedBy: "event: update").count == 3)
+            }
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+
     @Test func simulatedRunChangesBetweenSnapshotsAndStops() async throws {
         let source = SimulatedRunDataSource(workers: 2, pacing: .manual, seed: 7)
         try await app(source).test(.router) { client in

@@ -204,3 +204,31 @@ enum HDRTestDecoder {
         return counts
     }
 }
+
+@Suite("Second series cache")
+struct SecondSeriesCacheTests {
+    func metrics(_ latencies: [UInt64]) -> MetricsSnapshot {
+        var operation = OperationMetrics()
+        for latency in latencies { operation.recordSuccess(latencyMicros: latency) }
+        return MetricsSnapshot(operations: ["op": operation])
+    }
+
+    @Test func settledSecondsAreKeptAndRecentOnesFollowLateReports() {
+        var cache = SecondSeriesCache(settleAfter: 2)
+        var perSecond: [Int: MetricsSnapshot] = [0: metrics([100]), 1: metrics([200]), 2: metrics([300])]
+        cache.update(perSecond: perSecond, currentSecond: 3) { Double($0) }
+        #expect(cache.samples.map(\.second) == [0, 1, 2])
+        #expect(cache.samples.map(\.requests) == [1, 1, 1])
+        // A late report for second 0 (settled) is not picked up; one for second 2 (recent) is.
+        perSecond[0] = metrics([100, 100])
+        perSecond[2] = metrics([300, 300])
+        perSecond[3] = metrics([400])
+        cache.update(perSecond: perSecond, currentSecond: 4) { Double($0) }
+        #expect(cache.samples.map(\.second) == [0, 1, 2, 3])
+        #expect(cache.samples.map(\.requests) == [1, 1, 2, 1])
+        #expect(cache.samples[3].load == 3)
+        #expect(cache.samples[3].p50Micros == 400)
+        cache.reset()
+        #expect(cache.samples.isEmpty)
+    }
+}

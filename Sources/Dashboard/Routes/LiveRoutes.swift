@@ -13,23 +13,17 @@ struct LiveRoutes {
     static let maximumStreamLength: Duration = .seconds(3600)
 
     func register(on router: Router<some RequestContext>) {
-        let dataSource = self.dataSource
         let interval = self.interval
+        let cache = LiveUpdateCache(dataSource: dataSource, maximumAge: interval / 2)
         router.get("api/live") { request, _ -> Response in
             let limit = request.uri.queryParameters["count"].flatMap { Int($0) }.map { max($0, 1) }
             let body = ResponseBody { writer in
                 let clock = ContinuousClock()
                 let end = clock.now.advanced(by: Self.maximumStreamLength)
                 var sent = 0
-                var buffer = ByteBuffer(string: "retry: 2000\n\n")
-                try await writer.write(buffer)
+                try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
                 while !Task.isCancelled, !Task.isShuttingDownGracefully, clock.now < end {
-                    let update = DashboardUpdate(await dataSource.snapshot(), seriesTail: Self.seriesTail)
-                    buffer.clear()
-                    buffer.writeString("event: update\ndata: ")
-                    buffer.writeBytes(try JSONBody.bytes(update))
-                    buffer.writeString("\n\n")
-                    try await writer.write(buffer)
+                    try await writer.write(try await cache.event())
                     sent += 1
                     if let limit, sent >= limit { break }
                     try await Task.sleep(for: interval)
@@ -42,5 +36,29 @@ struct LiveRoutes {
                 body: body
             )
         }
+    }
+}
+
+/// The latest encoded live event, shared by every open stream so that many pages cost one snapshot per interval.
+actor LiveUpdateCache {
+    let dataSource: any DashboardDataSource
+    let maximumAge: Duration
+    var latest: (at: ContinuousClock.Instant, event: ByteBuffer)?
+
+    init(dataSource: any DashboardDataSource, maximumAge: Duration) {
+        self.dataSource = dataSource
+        self.maximumAge = maximumAge
+    }
+
+    /// A Server-Sent Event carrying the current update, reused while younger than `maximumAge`.
+    func event() async throws -> ByteBuffer {
+        let now = ContinuousClock.now
+        if let latest, now - latest.at < maximumAge { return latest.event }
+        let update = DashboardUpdate(await dataSource.snapshot(), seriesTail: LiveRoutes.seriesTail)
+        var buffer = ByteBuffer(string: "event: update\ndata: ")
+        buffer.writeBytes(try JSONBody.bytes(update))
+        buffer.writeString("\n\n")
+        latest = (now, buffer)
+        return buffer
     }
 }
