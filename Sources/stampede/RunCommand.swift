@@ -204,34 +204,31 @@ struct RunCommand: AsyncParsableCommand {
     var results = "results.json"
     @Flag(help: "No live progress output.")
     var quiet = false
+    @Flag(name: .customLong("dry-run"), help: "Answer every statement at once without a database: measures the generator's own cost.")
+    var dryRun = false
 
     func run() async throws {
         let (configuration, total) = try load.engineConfiguration()
         let identity = load.runIdentity()
         let workload = try load.makeWorkload(run: identity)
-        let session = try await CQLSession.connect(try cluster.sessionConfiguration())
-        let outcome: EngineOutcome
         let startedAt = Date()
-        do {
-            if applySchema {
-                for statement in workload.schema { try await session.run(statement) }
+        log("run \(identity.id) (epoch \(identity.epochMillis)): \(workload.name), \(describe(configuration, total: total))")
+        let outcome: EngineOutcome
+        if dryRun {
+            outcome = try await execute(configuration, total: total, workload: workload, executor: NullExecutor())
+        } else {
+            let session = try await CQLSession.connect(try cluster.sessionConfiguration())
+            do {
+                if applySchema {
+                    for statement in workload.schema { try await session.run(statement) }
+                }
+                outcome = try await execute(configuration, total: total, workload: workload, executor: CQLSessionExecutor(session: session))
+            } catch {
+                await session.close()
+                throw error
             }
-            let executor = CQLSessionExecutor(session: session)
-            let source: any WorkSource = total.map { FixedRangeWorkSource(total: $0) } ?? UnboundedWorkSource()
-            let runner = LoadRunner(configuration: configuration, workload: workload, executor: executor, source: source)
-            let interrupts = InterruptHandler { runner.stop(.interrupted) }
-            let display = ProgressDisplay(
-                formatter: ProgressFormatter(target: total, plannedSeconds: configuration.duration?.seconds ?? configuration.model.stagesDuration?.seconds),
-                quiet: quiet)
-            log("run \(identity.id) (epoch \(identity.epochMillis)): \(workload.name), \(describe(configuration, total: total))")
-            outcome = try await runner.run { report in display.show(report) }
-            display.finish()
-            interrupts.cancel()
-        } catch {
             await session.close()
-            throw error
         }
-        await session.close()
 
         let document = RunResults(
             run: identity, workload: workload.name, startedAt: startedAt, outcome: outcome, target: total,
@@ -241,6 +238,21 @@ struct RunCommand: AsyncParsableCommand {
         print("results written to \(results)")
         let code = RunExitCode.code(for: outcome)
         if code != RunExitCode.success { throw ExitCode(code) }
+    }
+
+    func execute<Executor: StatementExecutor>(
+        _ configuration: EngineConfiguration, total: UInt64?, workload: any Workload, executor: Executor
+    ) async throws -> EngineOutcome {
+        let source: any WorkSource = total.map { FixedRangeWorkSource(total: $0) } ?? UnboundedWorkSource()
+        let runner = LoadRunner(configuration: configuration, workload: workload, executor: executor, source: source)
+        let interrupts = InterruptHandler { runner.stop(.interrupted) }
+        defer { interrupts.cancel() }
+        let display = ProgressDisplay(
+            formatter: ProgressFormatter(target: total, plannedSeconds: configuration.duration?.seconds ?? configuration.model.stagesDuration?.seconds),
+            quiet: quiet)
+        let outcome = try await runner.run { report in display.show(report) }
+        display.finish()
+        return outcome
     }
 
     func describe(_ configuration: EngineConfiguration, total: UInt64?) -> String {

@@ -24,8 +24,16 @@ final class FakeExecutor: StatementExecutor {
     func prepare(_ cql: String) async throws -> Int { cql.count }
     func bindTypes(of statement: Int) -> [CQLDataType] { [] }
 
+    /// Requests executing right now, and (time, count) at every request start.
+    let concurrency = Mutex<(current: Int, samples: [(UInt64, Int)])>((0, []))
+
     func execute(_ statement: Int, values: [CQLValue], consistency: CQLConsistency, isIdempotent: Bool) async throws -> Int {
         let now = MonotonicClock.nanoseconds()
+        concurrency.withLock { state in
+            state.current += 1
+            state.samples.append((now, state.current))
+        }
+        defer { concurrency.withLock { $0.current -= 1 } }
         if let window = pause.withLock({ $0 }), window.contains(now) {
             try await MonotonicClock.sleep(until: window.upperBound)
         }

@@ -132,12 +132,12 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
             case .open(let model):
                 if let schedule { await driveOpen(model, schedule: schedule, context: context, group: &group) }
             }
-            // Stopping: let in-flight operations finish, then wake sleepers and end the helpers.
+            // Stopping: release parked users, let in-flight operations finish, then wake sleepers and end the helpers.
+            context.gate.stop()
             let graceEnd = MonotonicClock.nanoseconds() + UInt64(max(0, configuration.stopGracePeriod.seconds) * 1e9)
-            while context.activeTasks.load(ordering: .relaxed) > 0, MonotonicClock.nanoseconds() < graceEnd {
+            while recorder.inFlight > 0, MonotonicClock.nanoseconds() < graceEnd {
                 try? await Task.sleep(for: .milliseconds(5))
             }
-            context.gate.stop()
             group.cancelAll()
             await group.waitForAll()
         }
@@ -213,8 +213,11 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
             context.activeTasks.wrappingIncrement(ordering: .relaxed)
             group.addTask { await context.runArrivals(worker, schedule: schedule, maxLateness: lateness, runner: self) }
         }
+        // Workers leave once they claim a slot at or after the deadline, so every slot intended before it runs even
+        // when the generator is late; the stop below is only a backstop.
+        let backstop = context.deadline.map { $0 + lateness + 2_000_000_000 }
         while !context.isStopping {
-            if let deadline = context.deadline, MonotonicClock.nanoseconds() >= deadline {
+            if let backstop, MonotonicClock.nanoseconds() >= backstop {
                 stop(.duration)
                 break
             }

@@ -35,6 +35,7 @@ final class WorkDispenser: Sendable {
     struct State {
         var queue: [ActiveChunk] = []
         var exhausted = false
+        var closed = false
         var fetching = false
         var failure: (any Error)?
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -108,8 +109,11 @@ final class WorkDispenser: Sendable {
         var chunk: WorkChunk?
         var failure: (any Error)?
         do { chunk = try await source.nextChunk() } catch { failure = error }
+        var lateChunk: WorkChunk?
         let waiters = state.withLock { state in
-            if let chunk, !chunk.range.isEmpty {
+            if let chunk, !chunk.range.isEmpty, state.closed {
+                lateChunk = chunk
+            } else if let chunk, !chunk.range.isEmpty {
                 state.queue.append(ActiveChunk(chunk: chunk))
             } else if let failure {
                 state.failure = LoadEngineError(.workSourceFailed, "the work source failed: \(failure)")
@@ -121,6 +125,10 @@ final class WorkDispenser: Sendable {
             return state.waiters
         }
         for waiter in waiters { waiter.resume() }
+        if let lateChunk {
+            // Leased after the run closed (a prefetch in flight): give it back untouched.
+            await source.chunkCompleted(ChunkCompletion(chunk: lateChunk, succeeded: 0, failed: 0, unexecuted: [lateChunk.range]))
+        }
     }
 
     /// Reports the outcome of a lease: how many of its indexes succeeded or failed, and which were not attempted.
@@ -146,6 +154,7 @@ final class WorkDispenser: Sendable {
         let chunks = state.withLock { state -> [ActiveChunk] in
             defer { state.queue.removeAll() }
             state.exhausted = true
+            state.closed = true
             return state.queue
         }
         for active in chunks {

@@ -3,10 +3,12 @@ import CQLProtocol
 /// A custom workload read from a YAML profile: schema, rows to load at start, and weighted statements whose bind
 /// values come from per-column generators.
 ///
+/// (Quote a statement that contains `: `, as YAML would otherwise read it as a mapping.)
+///
 /// ```yaml
 /// name: sensor-readings
 /// schema:
-///   - CREATE KEYSPACE IF NOT EXISTS iot WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}
+///   - "CREATE KEYSPACE IF NOT EXISTS iot WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 1}"
 ///   - CREATE TABLE IF NOT EXISTS iot.readings (device uuid, ts timeuuid, value double, tag text, PRIMARY KEY (device, ts))
 /// load:
 ///   devices: SELECT device FROM iot.devices LIMIT 1000
