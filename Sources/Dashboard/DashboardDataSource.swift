@@ -2,9 +2,32 @@ import LoadEngine
 
 /// What the dashboard needs from whatever runs the load (the coordinator, through an adapter, or a simulation).
 ///
-/// The dashboard polls ``snapshot()`` about once a second per connected page (and for `/metrics` scrapes), so it
-/// should be cheap: hand over the merged metrics the coordinator already keeps. Control methods throw an error
-/// whose description is shown to the user (e.g. "a run is already in progress").
+/// The dashboard asks for ``snapshot()`` about once a second (one shared call for all open pages), for each API
+/// call and for `/metrics` scrapes, so it should be cheap: hand over the merged metrics the coordinator already
+/// keeps (copies of `MetricsSnapshot` share their storage). Control methods throw an error whose description is
+/// shown to the user (e.g. "a run is already in progress").
+///
+/// A coordinator adapter looks like this (the dashboard module does not depend on Fleet; the adapter lives beside
+/// the coordinator):
+/// ```swift
+/// struct CoordinatorDashboardSource: DashboardDataSource {
+///     let coordinator: Coordinator
+///     func snapshot() async -> RunSnapshot {
+///         await coordinator.withState { state in
+///             var series = state.seriesCache  // a SecondSeriesCache kept with the aggregator
+///             series.update(perSecond: state.aggregator.perSecond, currentSecond: state.currentSecond)
+///             return RunSnapshot(
+///                 runID: state.runID, state: .running, workload: state.workloadName, elapsed: state.elapsed,
+///                 target: state.target, completed: state.ledger.acknowledgedCount, users: state.users,
+///                 total: state.aggregator.total, recent: state.aggregator.perSecond[state.currentSecond - 1] ?? .init(),
+///                 series: series.samples, failures: state.failureMessages, workers: state.workerRows)
+///         }
+///     }
+///     func start(_ request: RunStartRequest) async throws -> String { try await coordinator.start(request) }
+///     func stop() async throws { try await coordinator.stop() }
+///     func adjust(_ adjustment: LoadAdjustment) async throws { try await coordinator.adjust(adjustment) }
+/// }
+/// ```
 public protocol DashboardDataSource: Sendable {
     /// The current (or last) run as it is now.
     func snapshot() async -> RunSnapshot
