@@ -176,6 +176,9 @@ public struct Doctor: Sendable {
 
         // 6. Coordinator port and clocks.
         await appendCoordinatorCheck(to: &report)
+        if options.checkNodeClocks, nodeClocks.isEmpty, !upByDatacenter.isEmpty {
+            report.checks.append(DoctorCheck("node clocks", .skip, "the nodes do not report their time (toUnixTimestamp(now()) unsupported)"))
+        }
         report.checks += ClockSkewAssessment(offsets: nodeClocks).checks(kind: "node")
         appendWorkerClockChecks(to: &report)
         return report

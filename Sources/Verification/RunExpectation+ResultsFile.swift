@@ -7,8 +7,9 @@ extension RunExpectation {
     /// The reader is tolerant of where fields live (top level, `run`, `configuration`, `options`) and of their
     /// spelling (snake or camel case). It needs the run id and its epoch (`run_id` + `run_epoch_millis`, or a
     /// `run: {id, epochMillis}` object) and the total (`target`, else `total_messages`); it also reads `workload`,
-    /// `completed`/`status`, `unknown_indexes` and `failed_indexes` (arrays of indexes), and the dataset options
-    /// `users`, `conversations`, `members_per_conversation`, `vietnamese`, `use_seeded_rows`.
+    /// `completed`/`stop_reason`, `total_messages` (acknowledged writes), `unknown_indexes` and `failed_indexes`
+    /// (arrays of indexes, when the run lists them), and the dataset options (`config`: `senders`, `conversations`,
+    /// `members_per_conversation`, `vietnamese`, `seeded_rows`) — the fields of LoadEngine's `RunResults`.
     public static func load(resultsFile path: String) throws -> RunExpectation {
         let data: Data
         do {
@@ -47,27 +48,29 @@ extension RunExpectation {
             mix = parsed
         }
         var options = ChatWorkload.Options()
-        if let users = fields.integer("users_count", "dataset_users", "options.users") { options.users = Int(users) }
+        if let users = fields.integer("senders", "users_count", "dataset_users", "options.users") { options.users = Int(users) }
         if let count = fields.integer("conversations", "options.conversations") { options.conversations = Int(count) }
         if let count = fields.integer("members_per_conversation", "membersPerConversation", "options.members_per_conversation") {
             options.membersPerConversation = Int(count)
         }
         options.vietnamese = fields.bool("vietnamese", "options.vietnamese") ?? false
-        options.useSeededRows = fields.bool("use_seeded_rows", "useSeededRows", "options.use_seeded_rows") ?? false
+        options.useSeededRows = fields.bool("seeded_rows", "use_seeded_rows", "useSeededRows", "options.use_seeded_rows") ?? false
         if let limit = fields.integer("seeded_row_limit", "options.seeded_row_limit") { options.seededRowLimit = Int(limit) }
         let completed: Bool
         if let flag = fields.bool("completed", "complete") {
             completed = flag
-        } else if let status = fields.string("status", "outcome") {
+        } else if let status = fields.string("stop_reason", "stopReason", "status", "outcome") {
             completed = ["completed", "complete", "finished", "ok", "passed"].contains(status.lowercased())
         } else {
             completed = true
         }
         let unknown = fields.integers("unknown_indexes", "unknown_indices", "unknownOutcomeIndexes", "unknown_outcome_indexes")
         let failed = fields.integers("failed_indexes", "failed_indices", "failedIndexes")
+        let acknowledged = fields.integer("total_messages", "totalMessages").map { UInt64(max(0, $0)) }
         return RunExpectation(
             run: RunIdentity(id: runID, epochMillis: epoch), mix: mix, options: options, total: UInt64(total),
-            isCompletedFixedTotal: completed, unknownOutcome: unknown, failed: failed)
+            isCompletedFixedTotal: completed, unknownOutcome: unknown, failed: failed,
+            acknowledgedCount: unknown.isEmpty && failed.isEmpty ? acknowledged : nil)
     }
 }
 

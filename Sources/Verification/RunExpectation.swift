@@ -17,11 +17,15 @@ public struct RunExpectation: Sendable {
     public private(set) var unknownOutcome: [UInt64]
     /// Indexes the server definitely refused and that were never written; sorted, unique.
     public private(set) var failed: [UInt64]
+    /// How many writes the run saw acknowledged (`total_messages`), when it reports only counts: then missing
+    /// messages are attributed to the unacknowledged ones first, and only the excess counts as lost.
+    public var acknowledgedCount: UInt64?
 
     public init(
         run: RunIdentity, mix: ChatWorkload.Mix = .write, options: ChatWorkload.Options = .init(), total: UInt64,
-        isCompletedFixedTotal: Bool = true, unknownOutcome: [UInt64] = [], failed: [UInt64] = []
+        isCompletedFixedTotal: Bool = true, unknownOutcome: [UInt64] = [], failed: [UInt64] = [], acknowledgedCount: UInt64? = nil
     ) {
+        self.acknowledgedCount = acknowledgedCount
         self.run = run
         self.mix = mix
         self.options = options

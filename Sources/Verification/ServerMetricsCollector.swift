@@ -70,8 +70,12 @@ public struct ServerMetricsCollector: Sendable {
             let rows = try await node.rows("SELECT table_name FROM system_virtual_schema.tables WHERE keyspace_name = 'system_views'")
             available = Set(rows.compactMap { $0["table_name"]?.text })
         } catch {
-            let version = snapshot.releaseVersion.map { "Cassandra \($0)" } ?? "this server"
-            snapshot.virtualTablesUnavailable = "\(version) has no system_virtual_schema (virtual tables need Cassandra 4.0+)"
+            let major = snapshot.releaseVersion.flatMap { $0.split(separator: ".").first }.flatMap { Int($0) }
+            if let version = snapshot.releaseVersion, let major, major < 4 {
+                snapshot.virtualTablesUnavailable = "Cassandra \(version) has no virtual tables (they need 4.0+)"
+            } else {
+                snapshot.virtualTablesUnavailable = "no system_virtual_schema, although the server reports version \(snapshot.releaseVersion ?? "unknown") (embedded or compatible server)"
+            }
             return
         }
         guard !available.isEmpty else {
@@ -118,7 +122,15 @@ public struct ServerMetricsCollector: Sendable {
                 }
             }
         } catch {
-            snapshot.sizeEstimatesUnavailable = "system.size_estimates cannot be read: \(Doctor.describe(error))"
+            snapshot.sizeEstimatesUnavailable = "system.size_estimates cannot be read: \(error.localizedServerMessage)"
         }
+    }
+}
+
+extension Error {
+    /// The server's message without the host prefix (for notes that are grouped across nodes).
+    var localizedServerMessage: String {
+        if let error = self as? CQLClientError, let server = error.serverError { return "\(server)" }
+        return Doctor.describe(self)
     }
 }

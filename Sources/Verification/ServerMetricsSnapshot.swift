@@ -82,6 +82,7 @@ public struct ServerMetricsDelta: Sendable, Hashable, Codable {
         seconds = after.takenAt.timeIntervalSince(before.takenAt)
         var notes: [String] = []
         var restarted: [String] = []
+        var unavailable: [String: [String]] = [:]
         let beforeByNode = Dictionary(before.nodes.map { ($0.node, $0) }, uniquingKeysWith: { first, _ in first })
         var tableNames = Set<String>()
         for node in after.nodes { tableNames.formUnion(node.tables.keys) }
@@ -99,10 +100,10 @@ public struct ServerMetricsDelta: Sendable, Hashable, Codable {
         var mutationPending: [Double?] = []
         for node in after.nodes {
             if let reason = node.virtualTablesUnavailable {
-                notes.append("\(node.node): server metrics not available on this server (\(reason))")
+                unavailable["server metrics not available on this server: \(reason)", default: []].append(node.node)
             }
             if let reason = node.sizeEstimatesUnavailable {
-                notes.append("\(node.node): size estimates not available (\(reason))")
+                unavailable["size estimates not available: \(reason)", default: []].append(node.node)
             }
             guard let old = beforeByNode[node.node] else {
                 notes.append("\(node.node): no 'before' snapshot; deltas skipped")
@@ -144,6 +145,9 @@ public struct ServerMetricsDelta: Sendable, Hashable, Codable {
         compactionsCompleted = sum(compactions)
         pendingCompactions = sum(pending)
         mutationStagePending = sum(mutationPending)
+        for (reason, nodes) in unavailable.sorted(by: { $0.key < $1.key }) {
+            notes.insert("\(nodes.count == after.nodes.count && nodes.count > 1 ? "all \(nodes.count) nodes" : nodes.joined(separator: ", ")): \(reason)", at: 0)
+        }
         if !after.nodes.isEmpty, after.nodes.allSatisfy({ $0.virtualTablesUnavailable == nil }) {
             notes.append("SSTable counts, memtable sizes and per-table pending compactions are not exposed over CQL before Cassandra 5.1")
         }

@@ -43,6 +43,11 @@ public struct VerificationReport: Sendable, Hashable, Codable {
     public var failedFound: UInt64 = 0
     /// Refused by the server and absent (as expected).
     public var failedAbsent: UInt64 = 0
+    /// Absent messages the run did not see acknowledged, when it reported only a count of acknowledged writes
+    /// (the missing are attributed to the unacknowledged first; only the excess is `lost`).
+    public var unacknowledgedAbsent: UInt64 = 0
+    /// The run's own count of acknowledged writes, when it gave one.
+    public var acknowledgedByRun: UInt64?
     /// Messages of this run that should not exist: beyond the total, in the wrong conversation, not a write.
     public var phantoms: UInt64 = 0
     /// Rows of other runs (or other writers) met in the partitions scanned; informational.
@@ -54,6 +59,7 @@ public struct VerificationReport: Sendable, Hashable, Codable {
     public var lostSamples: [Sample] = []
     public var unknownFoundSamples: [Sample] = []
     public var unknownAbsentSamples: [Sample] = []
+    public var unacknowledgedAbsentSamples: [Sample] = []
     public var failedFoundSamples: [Sample] = []
     public var phantomSamples: [Sample] = []
 
@@ -84,6 +90,9 @@ public struct VerificationReport: Sendable, Hashable, Codable {
             lines.append("  unknown outcome, found      \(n(unknownFound))")
             lines.append("  unknown outcome, absent     \(n(unknownAbsent))")
         }
+        if unacknowledgedAbsent > 0 {
+            lines.append("  not acknowledged, absent    \(n(unacknowledgedAbsent))   " + (acknowledgedByRun.map { "(the run reported \(n($0)) acknowledged)" } ?? ""))
+        }
         if failedFound + failedAbsent > 0 {
             lines.append("  refused, absent             \(n(failedAbsent))")
             lines.append("  refused, yet found          \(n(failedFound))")
@@ -98,6 +107,7 @@ public struct VerificationReport: Sendable, Hashable, Codable {
         }
         list("lost", lostSamples, lost)
         list("unknown-outcome absent", unknownAbsentSamples, unknownAbsent)
+        list("absent and not acknowledged (by count)", unacknowledgedAbsentSamples, unacknowledgedAbsent)
         list("unknown-outcome found", unknownFoundSamples, unknownFound)
         list("refused yet found", failedFoundSamples, failedFound)
         list("phantoms", phantomSamples, phantoms)

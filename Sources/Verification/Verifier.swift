@@ -118,6 +118,7 @@ public struct Verifier: Sendable {
             let scanned = state.withLockedValue { $0 }
             classify(window: scanned, into: &report)
         }
+        attributeByCount(&report)
         report.partitionsScanned = partitionsTotal
         report.elapsedSeconds = Self.seconds(clock.now - start)
         return report
@@ -220,6 +221,22 @@ public struct Verifier: Sendable {
         for phantom in window.phantomSamples where report.phantomSamples.count < limit { report.phantomSamples.append(phantom) }
         report.otherRows += window.otherRows
         report.rowsRead += window.rowsRead
+    }
+
+    /// When the run gave only a count of acknowledged writes, the missing messages are first attributed to the writes
+    /// it did not see acknowledged; only the excess is lost.
+    func attributeByCount(_ report: inout VerificationReport) {
+        guard let acknowledged = expectation.acknowledgedCount else { return }
+        report.acknowledgedByRun = acknowledged
+        let unacknowledged = report.expected > acknowledged ? report.expected - acknowledged : 0
+        let attributed = min(report.lost, unacknowledged)
+        guard attributed > 0 else { return }
+        report.unacknowledgedAbsent = attributed
+        report.lost -= attributed
+        if report.lost == 0 {
+            report.unacknowledgedAbsentSamples = report.lostSamples
+            report.lostSamples = []
+        }
     }
 
     static func seconds(_ duration: Duration) -> Double {

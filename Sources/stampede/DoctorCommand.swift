@@ -1,4 +1,5 @@
 import ArgumentParser
+import CQLClient
 import CQLProtocol
 import Foundation
 import Verification
@@ -23,6 +24,8 @@ struct DoctorCommand: AsyncParsableCommand {
     var noNodeClocks = false
     @Flag(help: "Print the report as JSON.")
     var json = false
+    @Option(name: .customLong("metrics-snapshot"), help: "Also save a server-metrics snapshot (system_views) here, for `verify --metrics-before`.")
+    var metricsSnapshot: String?
 
     func run() async throws {
         guard let level = CQLConsistency(name: consistency) else { throw ValidationError("unknown consistency '\(consistency)'") }
@@ -45,6 +48,20 @@ struct DoctorCommand: AsyncParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             print(report.rendered())
+        }
+        if let metricsSnapshot {
+            var configuration = CQLSessionConfiguration(contactPoints: options.contactPoints)
+            configuration.connection = options.connection
+            configuration.connectionsPerHost = 1
+            let session = try await CQLSession.connect(configuration)
+            let snapshot = await ServerMetricsCollector(keyspace: cluster.keyspace, connection: options.connection).snapshot(session: session)
+            await session.close()
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(snapshot).write(to: URL(fileURLWithPath: metricsSnapshot))
+            let unavailable = snapshot.nodes.filter { $0.virtualTablesUnavailable != nil }.count
+            print("server metrics snapshot of \(snapshot.nodes.count) node(s) written to \(metricsSnapshot)"
+                  + (unavailable > 0 ? " (\(unavailable) without system_views: not available on this server)" : ""))
         }
         if report.hasFailures { throw ExitCode.failure }
     }

@@ -70,6 +70,8 @@ struct VerifyCommand: AsyncParsableCommand {
     var concurrency = 16
     @Flag(help: "Print the report as JSON.")
     var json = false
+    @Option(name: .customLong("metrics-before"), help: "A server-metrics snapshot taken before the run (doctor --metrics-snapshot): print the deltas.")
+    var metricsBefore: String?
 
     func expectation() throws -> RunExpectation {
         if let results {
@@ -110,6 +112,18 @@ struct VerifyCommand: AsyncParsableCommand {
             await session.close()
             throw error
         }
+        var metricsDelta: ServerMetricsDelta?
+        if let metricsBefore {
+            let before: ServerMetricsSnapshot
+            do {
+                before = try JSONDecoder().decode(ServerMetricsSnapshot.self, from: Data(contentsOf: URL(fileURLWithPath: metricsBefore)))
+            } catch {
+                await session.close()
+                throw ValidationError("cannot read the metrics snapshot \(metricsBefore): \(error.localizedDescription)")
+            }
+            let after = await ServerMetricsCollector(keyspace: cluster.keyspace, connection: cluster.sessionConfiguration().connection).snapshot(session: session)
+            metricsDelta = ServerMetricsDelta(before: before, after: after)
+        }
         await session.close()
         if json {
             let encoder = JSONEncoder()
@@ -117,6 +131,7 @@ struct VerifyCommand: AsyncParsableCommand {
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             print(report.rendered())
+            if let metricsDelta { print(metricsDelta.rendered()) }
         }
         if !report.passed { throw ExitCode.failure }
     }

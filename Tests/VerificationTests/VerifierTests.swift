@@ -137,3 +137,51 @@ import Testing
         #expect(report.passed)
     }
 }
+
+@Suite struct CountAttributionTests {
+    let run = RunIdentity(id: "run-interrupted", epochMillis: 1_700_000_500_000)
+
+    func verify(written: [UInt64], resultsJSON: String) async throws -> VerificationReport {
+        var options = ChatWorkload.Options()
+        options.conversations = 10
+        options.users = 50
+        let workload = ChatWorkload(mix: .write, run: run, options: options)
+        let reader = InMemoryMessageReader()
+        reader.write(workload, indexes: written)
+        let expectation = try RunExpectation.load(resultsJSON: Data(resultsJSON.utf8))
+        return try await Verifier(expectation: expectation, identity: RunMessageIdentity(workload: workload), reader: reader).run()
+    }
+
+    /// A RunResults-shaped document of an interrupted run: 600 of 1000 acknowledged, indexes not listed.
+    func results(stopReason: String) -> String {
+        """
+        {"run_id": "run-interrupted", "run_epoch_millis": 1700000500000, "target": 1000, "workload": "chat-write",
+         "stop_reason": "\(stopReason)", "total_messages": 600, "unknown_outcomes": 0,
+         "config": {"senders": "50", "conversations": "10", "members_per_conversation": "8", "vietnamese": "false",
+                    "seeded_rows": "false", "users": "100"}}
+        """
+    }
+
+    @Test func missingMessagesAreAttributedToUnacknowledgedWritesFirst() async throws {
+        let report = try await verify(written: Array(0..<600), resultsJSON: results(stopReason: "interrupted"))
+        #expect(report.expected == 1000)
+        #expect(report.lost == 0)
+        #expect(report.unacknowledgedAbsent == 400)
+        #expect(report.acknowledgedByRun == 600)
+        #expect(report.unacknowledgedAbsentSamples.first?.index == 600)
+        #expect(report.passed)
+    }
+
+    @Test func anExcessOfMissingMessagesIsLost() async throws {
+        let report = try await verify(written: (0..<600).filter { $0 != 42 }, resultsJSON: results(stopReason: "interrupted"))
+        #expect(report.lost == 1)
+        #expect(report.unacknowledgedAbsent == 400)
+        #expect(!report.passed)
+    }
+
+    @Test func aCompletedRunMustHoldEveryMessage() async throws {
+        let report = try await verify(written: Array(0..<600), resultsJSON: results(stopReason: "completed"))
+        #expect(report.isCompletedFixedTotal)
+        #expect(!report.passed)  // found 600, expected exactly 1000
+    }
+}
