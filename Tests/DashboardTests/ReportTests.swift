@@ -232,3 +232,57 @@ struct SecondSeriesCacheTests {
         #expect(cache.samples.isEmpty)
     }
 }
+
+@Suite("Reports from engine results")
+struct ResultsReportTests {
+    func engineRun() -> (RunResults, MetricsSnapshot, [IntervalReport]) {
+        var intervals: [IntervalReport] = []
+        var totals = MetricsSnapshot()
+        for second in 0..<3 {
+            var send = OperationMetrics()
+            for index in 0..<(10 * (second + 1)) { send.recordSuccess(latencyMicros: UInt64(1000 + index * 10)) }
+            let metrics = MetricsSnapshot(operations: ["send_message": send])
+            totals.merge(metrics)
+            intervals.append(IntervalReport(second: second, metrics: metrics, health: GeneratorHealth()))
+        }
+        let results = RunResults(
+            run: RunIdentity(id: "headless-1", epochMillis: 1_700_000_000_000), workload: "chat-write",
+            startedAt: Date(timeIntervalSince1970: 1_700_000_000), totals: totals, intervals: intervals, elapsed: .seconds(3),
+            writeOperations: ["send_message"], stopReason: .completed, thresholds: [], health: GeneratorHealth(), target: 60,
+            config: ["workload": "chat-write"]
+        )
+        return (results, totals, intervals)
+    }
+
+    @Test func headlessRunReportsCarryTheEngineFigures() throws {
+        let (results, totals, intervals) = engineRun()
+        let report = RunReport(results: results, totals: totals, intervals: intervals)
+        #expect(report.snapshot.runID == "headless-1")
+        #expect(report.snapshot.state == .finished)
+        #expect(report.update.run.completed == 60)
+        #expect(report.update.run.progress == 1)
+        #expect(report.snapshot.series.map(\.requests) == [10, 20, 30])
+        let history = report.historyCSV.split(separator: "\n")
+        #expect(history.count == 4)
+        #expect(history[3].hasPrefix("1700000003,0,,Aggregated,30,0,"))
+        #expect(report.hdrLog.split(separator: "\n").count == 7)
+        let written = try JSONDecoder().decode(RunResults.self, from: Data(try report.resultsJSON()))
+        #expect(written == results)
+    }
+
+    @Test func compareReadsResultsDocumentsToo() throws {
+        let (results, _, _) = engineRun()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stampede-results-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("distributed_results.json")
+        try results.jsonData().write(to: file)
+        let bundle = try RunBundle.load(from: file.path)
+        #expect(bundle.runID == "headless-1")
+        #expect(bundle.summary.completed == 60)
+        #expect(bundle.summary.run.p50 == results.p50)
+        #expect(bundle.series.count == 3)
+        let comparison = RunComparison(a: bundle, b: bundle)
+        #expect(comparison.rows.allSatisfy { $0.verdict == "same" })
+    }
+}

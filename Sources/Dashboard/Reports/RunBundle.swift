@@ -1,4 +1,5 @@
 import Foundation
+import LoadEngine
 
 /// What a run bundle records besides the results: the Stampede version, driver settings and the cluster.
 public struct RunBundleContext: Sendable, Hashable, Codable {
@@ -93,7 +94,8 @@ public struct RunBundle: Sendable, Codable {
         }
     }
 
-    /// Reads a bundle from `path`: a `bundle.json` file, or a run directory that holds one.
+    /// Reads a bundle from `path`: a `bundle.json` file, a run directory that holds one, or a results document
+    /// (`results.json` / `distributed_results.json`).
     public static func load(from path: String) throws(DashboardError) -> RunBundle {
         var isDirectory: ObjCBool = false
         var file = path
@@ -115,7 +117,11 @@ public struct RunBundle: Sendable, Codable {
         } catch let error as DashboardError {
             throw error
         } catch {
-            throw DashboardError(.reportFailed, "not a Stampede run bundle: \(error)", file: file)
+            // A results document (results.json / distributed_results.json) compares too, with fewer details.
+            if let results = try? JSONDecoder().decode(RunResults.self, from: data) {
+                return RunBundle(results: results)
+            }
+            throw DashboardError(.reportFailed, "neither a Stampede run bundle nor a results file: \(error)", file: file)
         }
     }
 }
