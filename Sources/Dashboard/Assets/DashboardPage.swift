@@ -171,9 +171,9 @@ public enum DashboardPage {
         <label>Time scale<input name="timeScale" type="number" min="0" step="any" placeholder="1"></label>
         <label>Target total<input name="target" type="number" min="1" step="1" placeholder="1000000"></label>
         <label>Duration<input name="duration" placeholder="10m"></label>
-        <fieldset class="inline" style="border:0;padding:0;margin:0"><legend class="muted" style="font-size:.85rem">Load model</legend>
-          <label style="flex-direction:row"><input type="radio" name="model" value="closed" checked> users</label>
-          <label style="flex-direction:row"><input type="radio" name="model" value="open"> arrival rate</label></fieldset>
+        <fieldset><legend>Load model</legend>
+          <label class="choice"><input type="radio" name="model" value="closed" checked> users</label>
+          <label class="choice"><input type="radio" name="model" value="open"> arrival rate</label></fieldset>
         <label class="closed-only">Users<input name="users" type="number" min="1" step="1" value="100"></label>
         <label class="closed-only">Spawn rate (users/s)<input name="spawnRate" type="number" min="0" step="any" placeholder="10"></label>
         <label class="closed-only">Think time<input name="thinkTime" placeholder="none, 500ms, between 1s 3s"></label>

@@ -47,6 +47,10 @@ tr.lost td{color:var(--bad)}
 form.start{display:grid;grid-template-columns:repeat(auto-fit,minmax(210px,1fr));gap:.7rem 1rem}
 form.start label{display:flex;flex-direction:column;gap:.2rem;font-size:.85rem;color:var(--muted)}
 form.start input,form.start select{font:inherit;padding:.4rem .5rem;border:1px solid var(--line);border-radius:6px;color:var(--ink);background:#fff}
+form.start fieldset{border:0;padding:0;margin:0;display:flex;flex-wrap:wrap;gap:.3rem 1rem;align-items:center}
+form.start fieldset legend{font-size:.85rem;color:var(--muted);padding:0;margin-bottom:.2rem}
+form.start label.choice{flex-direction:row;align-items:center;gap:.35rem;color:var(--ink);font-size:.95rem}
+form.start input[type=radio]{padding:0;margin:0;width:auto}
 form.start .buttons{grid-column:1/-1;display:flex;gap:.6rem;flex-wrap:wrap}
 .inline{display:flex;gap:.4rem;align-items:center;flex-wrap:wrap;margin-top:.3rem}
 .inline input{width:6.5rem;font:inherit;padding:.25rem .4rem;border:1px solid var(--line);border-radius:6px}
