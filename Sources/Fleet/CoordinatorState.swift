@@ -312,6 +312,8 @@ actor CoordinatorState {
             ack.counted = false
         }
         send(worker, .chunkAck(ack))
+        // The worker holds one chunk fewer: serve requests it made while at its lease depth.
+        serve(worker)
         if ledger.isComplete, case .running = phase {
             beginStop(reason: "target-reached")
         }

@@ -126,7 +126,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 line += " · \(workers) workers · \(Int(now.lastSecondRate)) ops/s · p50 \(now.p50Millis) ms · p99 \(now.p99Millis) ms"
                 if now.failures > 0 { line += " · \(now.failures) failed" }
                 if !now.lostWorkers.isEmpty { line += " · lost: \(now.lostWorkers.joined(separator: ", "))" }
-                print(line)
+                say(line)
             }
         }
         defer { progress.cancel() }
@@ -135,7 +135,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             let port = try await coordinator.listeningPort()
             spawned = try spawnLocalWorkers(port: port, token: token)
         }
-        print("coordinator listening on \(address.host):\(address.port) for run \(configuration.run.runID); waiting for \(configuration.expectWorkers) worker(s)")
+        say("coordinator listening on \(address.host):\(address.port) for run \(configuration.run.runID); waiting for \(configuration.expectWorkers) worker(s)")
         let results: DistributedResults
         do {
             results = try await withTaskCancellationHandler {
@@ -148,8 +148,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
             throw error
         }
         for process in spawned { process.waitUntilExit() }
-        print(summary(results))
-        print("results written to \(self.results)")
+        say(summary(results))
+        say("results written to \(self.results)")
         if !results.completed { throw ExitCode(1) }
     }
 
@@ -193,5 +193,10 @@ struct CoordinatorCommand: AsyncParsableCommand {
         }
         if !results.lostWorkers.isEmpty { lines.append("lost workers: \(results.lostWorkers.joined(separator: ", "))") }
         return lines.joined(separator: "\n")
+    }
+
+    /// Writes a line to standard output at once (unbuffered, so scripts and logs see progress live).
+    func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 }

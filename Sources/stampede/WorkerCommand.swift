@@ -65,7 +65,8 @@ struct WorkerCommand: AsyncParsableCommand {
         do {
             let summary = try await worker.run()
             let operations = summary.totals.combined.operations
-            print("worker \(summary.workerID): run \(summary.runID) done, \(operations) operations")
+            FileHandle.standardOutput.write(
+                Data("worker \(summary.workerID): run \(summary.runID) done, \(operations) operations\n".utf8))
         } catch {
             FileHandle.standardError.write(Data("stampede worker \(configuration.workerID): \(error.description)\n".utf8))
             switch error.code {
