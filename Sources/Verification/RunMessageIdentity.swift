@@ -9,7 +9,9 @@ public struct RunMessageIdentity: Sendable {
     let workload: ChatWorkload
     /// The UUID timestamp of index 0 and the clock-sequence/node bytes every message id of the run shares.
     let baseTimestamp: UInt64
-    let tail: (UInt64)
+    let tail: UInt64
+    /// Conversation id -> dataset index (one entry per conversation, for token-range scans).
+    let conversationIndexes: [UUID: Int]
 
     /// - Parameter workload: the workload as the run used it (after `setUp` when it loaded seeded rows).
     public init(workload: ChatWorkload) {
@@ -18,7 +20,11 @@ public struct RunMessageIdentity: Sendable {
         let first = factory.messageID(of: 0)
         baseTimestamp = Self.timestamp(of: first)
         tail = Self.tail(of: first)
+        conversationIndexes = Dictionary(factory.dataset.conversations.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
     }
+
+    /// The dataset index of a conversation id, nil when it is not one of the run's conversations.
+    public func conversationIndex(ofConversation id: UUID) -> Int? { conversationIndexes[id] }
 
     /// The conversations of the dataset, in index order.
     public var conversations: [UUID] { factory.dataset.conversations }

@@ -52,6 +52,10 @@ public struct VerificationReport: Sendable, Hashable, Codable {
     public var phantoms: UInt64 = 0
     /// Rows of other runs (or other writers) met in the partitions scanned; informational.
     public var otherRows: UInt64 = 0
+    /// How the table was read: `partitions` or `token-ranges`.
+    public var strategy: String = "partitions"
+    /// Remarks on how the verification ran.
+    public var notes: [String] = []
     public var partitionsScanned: Int = 0
     public var rowsRead: UInt64 = 0
     public var elapsedSeconds: Double = 0
@@ -99,7 +103,9 @@ public struct VerificationReport: Sendable, Hashable, Codable {
         }
         lines.append("  phantoms (unexpected)       \(n(phantoms))")
         if otherRows > 0 { lines.append("  rows of other runs          \(n(otherRows)) (ignored)") }
-        lines.append(String(format: "  scanned %d partitions, %@ rows in %.2f s", partitionsScanned, n(rowsRead), elapsedSeconds))
+        lines.append(String(format: "  scanned %d partitions%@, %@ rows in %.2f s", partitionsScanned,
+                            strategy == "token-ranges" ? " (by token ranges)" : "", n(rowsRead), elapsedSeconds))
+        for note in notes { lines.append("  note: \(note)") }
         func list(_ title: String, _ samples: [Sample], _ count: UInt64) {
             guard !samples.isEmpty else { return }
             lines.append("  first \(samples.count) of \(n(count)) \(title):")

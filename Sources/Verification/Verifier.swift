@@ -13,11 +13,18 @@ public struct VerifierOptions: Sendable {
     public var windowSize: UInt64 = 1 << 28
     /// How many keys of each problem the report lists (10).
     public var sampleLimit = 10
+    /// Read the table by token ranges in parallel instead of partition by partition (for large runs on a real
+    /// cluster; falls back to partitions when the server does not support `token()` restrictions).
+    public var useTokenRanges = false
+    /// Token ranges the ring is split into (256).
+    public var tokenRanges = 256
 
-    public init(concurrency: Int = 16, windowSize: UInt64 = 1 << 28, sampleLimit: Int = 10) {
+    public init(concurrency: Int = 16, windowSize: UInt64 = 1 << 28, sampleLimit: Int = 10, useTokenRanges: Bool = false, tokenRanges: Int = 256) {
         self.concurrency = concurrency
         self.windowSize = windowSize
         self.sampleLimit = sampleLimit
+        self.useTokenRanges = useTokenRanges
+        self.tokenRanges = tokenRanges
     }
 }
 
@@ -43,12 +50,16 @@ public struct Verifier: Sendable {
     public let expectation: RunExpectation
     public let identity: RunMessageIdentity
     public let reader: any MessageReader
+    /// When set, the table is read by token ranges in parallel instead of partition by partition.
+    public let ringReader: (any RingMessageReader)?
     public let options: VerifierOptions
 
-    public init(expectation: RunExpectation, identity: RunMessageIdentity, reader: any MessageReader, options: VerifierOptions = .init()) {
+    public init(expectation: RunExpectation, identity: RunMessageIdentity, reader: any MessageReader,
+                ringReader: (any RingMessageReader)? = nil, options: VerifierOptions = .init()) {
         self.expectation = expectation
         self.identity = identity
         self.reader = reader
+        self.ringReader = ringReader
         self.options = options
     }
 
@@ -61,7 +72,20 @@ public struct Verifier: Sendable {
     ) async throws -> VerificationReport {
         let identity = try await RunMessageIdentity.load(expectation: expectation, session: session)
         let reader = CQLMessageReader(session: session, keyspace: keyspace, consistency: consistency)
-        return try await Verifier(expectation: expectation, identity: identity, reader: reader, options: options).run(progress: progress)
+        var ringReader: CQLRingMessageReader?
+        var note: String?
+        if options.useTokenRanges {
+            let candidate = CQLRingMessageReader(session: session, keyspace: keyspace, consistency: consistency)
+            if let reason = await candidate.unsupportedReason() {
+                note = "token-range scans not supported by this server (\(reason)); read partition by partition"
+            } else {
+                ringReader = candidate
+            }
+        }
+        var report = try await Verifier(expectation: expectation, identity: identity, reader: reader, ringReader: ringReader, options: options)
+            .run(progress: progress)
+        if let note { report.notes.append(note) }
+        return report
     }
 
     /// Scan results shared by the partition tasks of one window.
@@ -83,7 +107,11 @@ public struct Verifier: Sendable {
         let conversations = identity.conversations
         var report = VerificationReport(runID: expectation.run.id, total: total, isCompletedFixedTotal: expectation.isCompletedFixedTotal)
         let done = NIOLockedValueBox((partitions: 0, rows: UInt64(0)))
-        let partitionsTotal = conversations.count * windowCount
+        // Token-range scans read the whole table (every partition, even ones outside the dataset) in parallel ranges.
+        let ranges: [TokenRange]? = ringReader == nil ? nil : TokenRange.split(count: max(1, options.tokenRanges))
+        let unitCount = ranges?.count ?? conversations.count
+        let partitionsTotal = unitCount * windowCount
+        report.strategy = ranges == nil ? "partitions" : "token-ranges"
 
         for window in 0..<windowCount {
             let lower = UInt64(window) * windowSize
@@ -94,14 +122,19 @@ public struct Verifier: Sendable {
             let readUpper = isLast ? nil : identity.messageID(of: upper - 1)
             let state = NIOLockedValueBox(WindowState(bitmap: FoundIndexBitmap(lower: lower, upper: upper)))
 
+            let scanWindow = WindowScanner.Window(lower: lower, upper: upper, isLast: isLast)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 var next = 0
                 func addTask() {
-                    let conversation = next
+                    let unit = next
                     next += 1
                     group.addTask {
-                        let rows = try await scan(conversation: conversation, lower: lower, upper: upper, isLast: isLast,
-                                                  readLower: readLower, readUpper: readUpper, state: state)
+                        let rows: UInt64
+                        if let ringReader, let ranges {
+                            rows = try await scan(tokenRange: ranges[unit], reader: ringReader, window: scanWindow, state: state)
+                        } else {
+                            rows = try await scan(conversation: unit, window: scanWindow, readLower: readLower, readUpper: readUpper, state: state)
+                        }
                         let snapshot = done.withLockedValue { done in
                             done.partitions += 1
                             done.rows += rows
@@ -110,76 +143,42 @@ public struct Verifier: Sendable {
                         progress?(VerificationProgress(partitionsDone: snapshot.partitions, partitionsTotal: partitionsTotal, rowsRead: snapshot.rows))
                     }
                 }
-                while next < min(conversations.count, max(1, options.concurrency)) { addTask() }
+                while next < min(unitCount, max(1, options.concurrency)) { addTask() }
                 while try await group.next() != nil {
-                    if next < conversations.count { addTask() }
+                    if next < unitCount { addTask() }
                 }
             }
             let scanned = state.withLockedValue { $0 }
             classify(window: scanned, into: &report)
         }
         attributeByCount(&report)
-        report.partitionsScanned = partitionsTotal
+        report.partitionsScanned = ranges == nil ? partitionsTotal : conversations.count
         report.elapsedSeconds = Self.seconds(clock.now - start)
         return report
     }
 
     /// Reads one partition of one window, setting found bits and counting phantoms; returns the rows read.
     private func scan(
-        conversation: Int, lower: UInt64, upper: UInt64, isLast: Bool, readLower: UUID?, readUpper: UUID?,
+        conversation: Int, window: WindowScanner.Window, readLower: UUID?, readUpper: UUID?,
         state: NIOLockedValueBox<WindowState>
     ) async throws -> UInt64 {
+        var scanner = WindowScanner(verifier: self, window: window, state: state)
         let conversationID = identity.conversations[conversation]
-        let total = expectation.total
-        let sampleLimit = options.sampleLimit
-        var batch: [UInt64] = []
-        batch.reserveCapacity(4096)
-        var local = (rows: UInt64(0), other: UInt64(0), phantoms: UInt64(0))
-        var phantomSamples: [VerificationReport.Sample] = []
-        func flush() {
-            let indexes = batch
-            batch.removeAll(keepingCapacity: true)
-            let duplicates = state.withLockedValue { state -> [UInt64] in
-                var duplicates: [UInt64] = []
-                for index in indexes where !state.bitmap.insert(index) { duplicates.append(index) }
-                return duplicates
-            }
-            for index in duplicates { phantom(index, identity.messageID(of: index), "read twice") }
-        }
-        func phantom(_ index: UInt64?, _ id: UUID, _ reason: String) {
-            local.phantoms += 1
-            if phantomSamples.count < sampleLimit {
-                phantomSamples.append(.init(index: index, conversationID: conversationID, messageID: id, reason: reason))
-            }
-        }
         try await reader.forEachMessageID(in: conversationID, from: readLower, through: readUpper) { id in
-            local.rows += 1
-            guard let index = identity.index(of: id) else {
-                local.other += 1
-                return
-            }
-            if index >= total {
-                if isLast { phantom(index, id, "beyond the run's \(total) indexes") }
-                return
-            }
-            guard index >= lower, index < upper else { return }  // another window's
-            if identity.conversationIndex(of: index) != conversation {
-                phantom(index, id, "in the wrong conversation")
-            } else if !identity.writesEveryIndex, !identity.isWrite(index) {
-                phantom(index, id, "index is not a write of \(expectation.mix.rawValue)")
-            } else {
-                batch.append(index)
-                if batch.count == 4096 { flush() }
-            }
+            scanner.accept(conversation: conversation, conversationID: conversationID, messageID: id)
         }
-        flush()
-        state.withLockedValue { state in
-            state.rowsRead += local.rows
-            state.otherRows += local.other
-            state.phantoms += local.phantoms
-            for sample in phantomSamples where state.phantomSamples.count < sampleLimit { state.phantomSamples.append(sample) }
+        return scanner.finish()
+    }
+
+    /// Reads one token range of the whole table for one window; returns the rows read.
+    private func scan(
+        tokenRange: TokenRange, reader: any RingMessageReader, window: WindowScanner.Window, state: NIOLockedValueBox<WindowState>
+    ) async throws -> UInt64 {
+        var scanner = WindowScanner(verifier: self, window: window, state: state)
+        try await reader.forEachMessage(in: tokenRange) { conversationID, id in
+            scanner.accept(conversation: identity.conversationIndex(ofConversation: conversationID), conversationID: conversationID, messageID: id)
         }
-        return local.rows
+        return scanner.finish()
     }
 
     /// Walks the window's indexes in order and tallies each write index by what the run believed and what was found.

@@ -66,8 +66,10 @@ struct VerifyCommand: AsyncParsableCommand {
     var incomplete = false
     @Option(help: "Read consistency (ALL: a row on any replica counts).")
     var consistency = "ALL"
-    @Option(help: "Partitions read in parallel.")
+    @Option(help: "Partitions (or token ranges) read in parallel.")
     var concurrency = 16
+    @Flag(name: .customLong("token-ranges"), help: "Read the whole table by token ranges in parallel (large runs; also finds the run's messages in unexpected partitions).")
+    var tokenRanges = false
     @Flag(help: "Print the report as JSON.")
     var json = false
     @Option(name: .customLong("metrics-before"), help: "A server-metrics snapshot taken before the run (doctor --metrics-snapshot): print the deltas.")
@@ -104,7 +106,7 @@ struct VerifyCommand: AsyncParsableCommand {
         do {
             report = try await Verifier.verify(
                 session: session, expectation: expectation, keyspace: cluster.keyspace, consistency: level,
-                options: VerifierOptions(concurrency: concurrency),
+                options: VerifierOptions(concurrency: concurrency, useTokenRanges: tokenRanges),
                 progress: { progress in bar.update(fraction: progress.fractionDone, detail: "\(progress.partitionsDone)/\(progress.partitionsTotal) partitions, \(progress.rowsRead) rows") })
             bar.finish()
         } catch {

@@ -1,10 +1,11 @@
+import CQLProtocol
 import Foundation
 import LoadEngine
 import NIOConcurrencyHelpers
 @testable import Verification
 
 /// A fake database: message ids per conversation, optionally honouring the read bounds by timeuuid timestamp.
-final class InMemoryMessageReader: MessageReader {
+final class InMemoryMessageReader: MessageReader, RingMessageReader {
     let partitions: NIOLockedValueBox<[UUID: [UUID]]>
     let honourBounds: Bool
 
@@ -42,6 +43,15 @@ final class InMemoryMessageReader: MessageReader {
                 if let upper, timestamp > RunMessageIdentity.timestamp(of: upper) { continue }
             }
             try body(id)
+        }
+    }
+
+    func forEachMessage(in range: TokenRange, _ body: (UUID, UUID) throws -> Void) async throws {
+        let all = partitions.withLockedValue { $0 }
+        for (conversation, ids) in all {
+            let token = Murmur3Partitioner.token(of: conversation.cqlBytes)
+            guard token > range.start, token <= range.end else { continue }
+            for id in ids { try body(conversation, id) }
         }
     }
 }

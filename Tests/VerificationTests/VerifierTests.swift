@@ -185,3 +185,37 @@ import Testing
         #expect(!report.passed)  // found 600, expected exactly 1000
     }
 }
+
+@Suite struct TokenRangeTests {
+    let run = RunIdentity(id: "run-ring", epochMillis: 1_700_000_900_000)
+
+    @Test func rangesCoverTheRingOnce() {
+        let ranges = TokenRange.split(count: 7)
+        #expect(ranges.first?.start == Int64.min)
+        #expect(ranges.last?.end == Int64.max)
+        for (a, b) in zip(ranges, ranges.dropFirst()) { #expect(a.end == b.start) }
+    }
+
+    @Test func tokenRangeScansMatchPartitionScansAndSeeStrayPartitions() async throws {
+        var options = ChatWorkload.Options()
+        options.conversations = 25
+        options.users = 100
+        let workload = ChatWorkload(mix: .write, run: run, options: options)
+        let reader = InMemoryMessageReader()
+        reader.write(workload, indexes: (0..<3_000).filter { $0 != 17 })
+        // One of the run's messages in a partition that is not one of its conversations.
+        reader.insert(conversation: UUID(), messageID: workload.factory.messageID(of: 5))
+        let expectation = RunExpectation(run: run, options: options, total: 3_000)
+        let identity = RunMessageIdentity(workload: workload)
+        let byPartition = try await Verifier(expectation: expectation, identity: identity, reader: reader).run()
+        let byRing = try await Verifier(expectation: expectation, identity: identity, reader: reader, ringReader: reader,
+                                        options: VerifierOptions(concurrency: 4, windowSize: 1024, tokenRanges: 16)).run()
+        #expect(byPartition.lost == 1 && byRing.lost == 1)
+        #expect(byRing.lostSamples.first?.index == 17)
+        #expect(byRing.acknowledgedFound == byPartition.acknowledgedFound)
+        #expect(byPartition.phantoms == 0)  // partition scans only read the run's conversations
+        #expect(byRing.phantoms == 1)
+        #expect(byRing.phantomSamples.first?.reason == "in a conversation outside the run's dataset")
+        #expect(byRing.strategy == "token-ranges")
+    }
+}
