@@ -130,3 +130,16 @@ struct JSONFields {
         return []
     }
 }
+
+extension RunExpectation {
+    /// What a run believed, from the results document it just produced (for `stampede run --verify` and the demo).
+    public static func from(results: RunResults) throws -> RunExpectation {
+        let data: Data
+        do {
+            data = try results.jsonData()
+        } catch {
+            throw VerificationError(.unreadableResults, "cannot encode the run's results: \(error)")
+        }
+        return try load(resultsJSON: data, source: "run \(results.runID)")
+    }
+}
