@@ -36,8 +36,14 @@ let package = Package(
         // Frames, messages and type codecs of the CQL native protocol. No sockets.
         .target(
             name: "CQLProtocol",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+            dependencies: [
+                "CLZ4",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
+        // Debian's liblz4 (liblz4-dev), for optional frame compression.
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         // Connections, pools and the cluster session.
         .target(
             name: "CQLClient",
@@ -45,6 +51,7 @@ let package = Package(
                 "CQLProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Atomics", package: "swift-atomics"),
@@ -87,17 +94,6 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // Verification of what a run wrote, preflight checks (doctor), server-side metrics over CQL, seeding.
-        .target(
-            name: "Verification",
-            dependencies: [
-                "LoadEngine", "CQLClient", "CQLProtocol",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
         // The coordinator's web dashboard, live stream, reports and /metrics (Hummingbird; no gRPC).
         .target(
             name: "Dashboard",
@@ -109,6 +105,17 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Verification of what a run wrote, preflight checks (doctor), server-side metrics over CQL, seeding.
+        .target(
+            name: "Verification",
+            dependencies: [
+                "LoadEngine", "CQLClient", "CQLProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // A dashboard fed by a simulated run, for previews and the browser test.
         .executableTarget(
             name: "stampede-dashboard-demo",
@@ -118,8 +125,10 @@ let package = Package(
         .executableTarget(
             name: "stampede",
             dependencies: [
-                "CQLProtocol", "CQLClient", "CQLServer", "LoadEngine", "Fleet", "Verification", "Dashboard",
+                "CQLProtocol", "CQLClient", "CQLServer", "LoadEngine", "Fleet", "Dashboard", "Verification",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -129,10 +138,10 @@ let package = Package(
         .testTarget(name: "CQLServerTests", dependencies: ["CQLServer", "CQLClient"]),
         .testTarget(name: "LoadEngineTests", dependencies: ["LoadEngine", "CQLServer"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "LoadEngine"]),
+        .testTarget(name: "VerificationTests", dependencies: ["Verification", "LoadEngine", "CQLClient", "CQLServer"]),
         .testTarget(
             name: "DashboardTests",
             dependencies: ["Dashboard", "LoadEngine", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
-        .testTarget(name: "VerificationTests", dependencies: ["Verification", "LoadEngine", "CQLClient", "CQLServer"]),
     ]
 )
