@@ -588,7 +588,7 @@ actor CoordinatorState {
                     throughput: duration > 0 ? Double(messages) / duration : 0, failures: metrics.failures,
                     unknownOutcomes: metrics.unknownOutcomes, operations: metrics.operations,
                     chunksCompleted: credited[id]?.chunks ?? 0,
-                    status: registry.workers[id]?.state == .finished ? "finished" : "lost",
+                    status: Self.status(of: registry.workers[id]?.state),
                     reconciliation: finals[id]?.reconciliation ?? [], notes: notes))
         }
         var perSecond: [DistributedResults.Second] = []
@@ -614,6 +614,15 @@ actor CoordinatorState {
             errorsByKind: errors, operations: combined.operations, completed: ledger?.isComplete ?? true,
             stopReason: stopReason, workers: workers, lostWorkers: lost, perSecond: perSecond,
             configuration: run.journaled)
+    }
+
+    /// A worker's status in the results: finished, lost, or from before a coordinator restart (`--resume`).
+    static func status(of state: WorkerRegistry.State?) -> String {
+        switch state {
+        case .finished: "finished"
+        case .lost, .registered, .running: "lost"
+        case nil: "before-resume"
+        }
     }
 
     /// The merged whole-run metrics (for tests and the web UI).

@@ -18,7 +18,7 @@ public struct DistributedResults: Sendable, Codable, Equatable {
         /// Operations the worker performed, rewrites of re-leased chunks included.
         public var operations: UInt64
         public var chunksCompleted: UInt64
-        /// `finished` or `lost`.
+        /// `finished`, `lost`, or `before-resume` (it worked for the coordinator that died before `--resume`).
         public var status: String
         /// Differences between its final totals and the sum of its intervals (empty when they reconcile).
         public var reconciliation: [String]

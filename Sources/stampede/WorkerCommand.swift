@@ -33,11 +33,16 @@ struct WorkerCommand: AsyncParsableCommand {
     var reconnectWindow = "5s"
     @Option(name: .customLong("simulate-rate"), help: "Do not touch a database: simulate writes at this many per second (benchmarks).")
     var simulateRate: Double?
+    @Option(help: "With --simulate-rate: run this many simulated workers in this process (coordinator benchmarks).")
+    var swarm = 1
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "notice"
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard swarm >= 1, swarm == 1 || simulateRate != nil else {
+            throw ValidationError("--swarm needs --simulate-rate (it is for coordinator benchmarks)")
+        }
     }
 
     func run() async throws {
@@ -61,6 +66,10 @@ struct WorkerCommand: AsyncParsableCommand {
             contactPointsOverride: contactPoints.map { $0.split(separator: ",").map(String.init) } ?? [])
         let factory: any FleetRunFactory =
             simulateRate.map { SimulatedRunFactory(indexesPerSecond: $0) } ?? EngineRunFactory(logger: logger)
+        if swarm > 1 {
+            try await runSwarm(configuration, factory: factory, logger: logger)
+            return
+        }
         let worker = FleetWorker(configuration: configuration, factory: factory, logger: logger)
         do {
             let summary = try await worker.run()
@@ -69,11 +78,44 @@ struct WorkerCommand: AsyncParsableCommand {
                 Data("worker \(summary.workerID): run \(summary.runID) done, \(operations) operations\n".utf8))
         } catch {
             FileHandle.standardError.write(Data("stampede worker \(configuration.workerID): \(error.description)\n".utf8))
-            switch error.code {
-            case .coordinatorLost, .coordinatorUnreachable: throw ExitCode(3)
-            case .badToken, .versionMismatch, .refused, .runFinished: throw ExitCode(4)
-            default: throw ExitCode(1)
+            throw Self.exitCode(for: error)
+        }
+    }
+
+    static func exitCode(for error: FleetError) -> ExitCode {
+        switch error.code {
+        case .coordinatorLost, .coordinatorUnreachable: ExitCode(3)
+        case .badToken, .versionMismatch, .refused, .runFinished: ExitCode(4)
+        default: ExitCode(1)
+        }
+    }
+
+    /// Many simulated workers in one process, named ID-1 ... ID-N.
+    func runSwarm(_ base: WorkerConfiguration, factory: any FleetRunFactory, logger: Logger) async throws {
+        let failures = try await withThrowingTaskGroup(of: FleetError?.self) { group in
+            for index in 1...swarm {
+                var configuration = base
+                configuration.workerID = "\(base.workerID)-\(index)"
+                let worker = FleetWorker(configuration: configuration, factory: factory, logger: logger)
+                group.addTask {
+                    do {
+                        _ = try await worker.run()
+                        return nil
+                    } catch let error as FleetError {
+                        return error
+                    } catch {
+                        return FleetError(.workload, "\(error)")
+                    }
+                }
             }
+            var failures: [FleetError] = []
+            for try await failure in group { if let failure { failures.append(failure) } }
+            return failures
+        }
+        FileHandle.standardOutput.write(Data("swarm of \(swarm) workers done, \(failures.count) failed\n".utf8))
+        if let first = failures.first {
+            FileHandle.standardError.write(Data("stampede worker swarm: \(first.description)\n".utf8))
+            throw Self.exitCode(for: first)
         }
     }
 }
