@@ -223,8 +223,8 @@ actor CoordinatorState {
         if indexBases[id] == nil { indexBases[id] = UInt64(indexBases.count + 1) << 40 }
         switch phase {
         case .running(let startAtWall, _):
-            assign(id, startAtCoordinatorNanos: max(startAtWall, wallClockNanos()))
             rebalance()
+            assign(id, startAtCoordinatorNanos: max(startAtWall, wallClockNanos()))
         case .stopping(let reason):
             send(id, .stop(stopMessage(reason)))
         case .waiting, .finished:

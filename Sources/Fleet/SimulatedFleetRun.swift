@@ -7,6 +7,7 @@ public final class SimulatedStore: Sendable {
     struct State {
         var writes: [UInt64: UInt32] = [:]
         var samples = LatencyHistogram()
+        var shares: [String: Double] = [:]
     }
     let state = Mutex(State())
 
@@ -18,6 +19,13 @@ public final class SimulatedStore: Sendable {
             state.samples.record(micros: latencyMicros)
         }
     }
+
+    func recordShare(_ share: Double, worker: String) {
+        state.withLock { $0.shares[worker] = share }
+    }
+
+    /// The latest share of users / rate each simulated worker was given.
+    public var shares: [String: Double] { state.withLock { $0.shares } }
 
     /// Distinct indexes written.
     public var distinctCount: Int { state.withLock { $0.writes.count } }
@@ -62,6 +70,7 @@ public final class SimulatedFleetRun: FleetRun {
         self.interval = interval
         self.tasks = max(1, tasks)
         control.withLock { $0.share = assignment.share }
+        store?.recordShare(assignment.share, worker: assignment.workerID)
     }
 
     /// The pseudo-latency of an index, in microseconds (deterministic, spread over 0.1–50 ms).
@@ -74,7 +83,10 @@ public final class SimulatedFleetRun: FleetRun {
     }
 
     public func stop() { control.withLock { $0.stopped = true } }
-    public func setShare(_ share: Double) { control.withLock { $0.share = share } }
+    public func setShare(_ share: Double) {
+        control.withLock { $0.share = share }
+        store?.recordShare(share, worker: assignment.workerID)
+    }
     public func revokeChunks(_ ids: Set<UInt64>) { control.withLock { $0.revoked.formUnion(ids) } }
     var isStopped: Bool { control.withLock { $0.stopped } }
 

@@ -20,6 +20,8 @@ actor WorkerLink {
     private var onRevoke: (@Sendable (Set<UInt64>) -> Void)?
     private var onStop: (@Sendable () -> Void)?
     private var onShare: (@Sendable (Double) -> Void)?
+    /// A share update that arrived before the engine run existed.
+    private var pendingShare: Double?
 
     func setHandlers(
         revoke: @escaping @Sendable (Set<UInt64>) -> Void, stop: @escaping @Sendable () -> Void,
@@ -28,6 +30,10 @@ actor WorkerLink {
         onRevoke = revoke
         onStop = stop
         onShare = share
+        if let pendingShare {
+            share(pendingShare)
+            self.pendingShare = nil
+        }
         if stopped { stop() }
     }
 
@@ -153,7 +159,7 @@ actor WorkerLink {
     }
 
     func share(_ fraction: Double) {
-        onShare?(fraction)
+        if let onShare { onShare(fraction) } else { pendingShare = fraction }
     }
 
     // MARK: Stats

@@ -127,6 +127,32 @@ import Glibc
         for task in tasks { _ = await value(of: task, within: 10) }
     }
 
+    @Test func userSharesFollowCapacityAndRebalanceWhenAWorkerJoins() async throws {
+        let store = SimulatedStore()
+        var configuration = coordinatorConfiguration(target: 0, expect: 2)
+        configuration.run.model = .closed
+        configuration.run.users = 90
+        configuration.run.duration = .seconds(3)
+        let (coordinator, coordinatorTask, port) = try await start(configuration)
+        var tasks = ["a", "b"].map { id in
+            let worker = worker(id, port: port, store: store, pace: 500)
+            return Task { try await worker.run() }
+        }
+        #expect(await waitUntil(20) { store.shares.count == 2 })
+        #expect(store.shares == ["a": 0.5, "b": 0.5])
+        let third = worker("c", port: port, store: store, pace: 500)
+        tasks.append(Task { try await third.run() })
+        #expect(await waitUntil(20) { store.shares.count == 3 && store.shares.values.allSatisfy { abs($0 - 1.0 / 3) < 1e-9 } })
+        let results = try #require(try await value(of: coordinatorTask, within: 30)?.get())
+        #expect(results.stopReason == "duration-elapsed")
+        #expect(results.model == "closed")
+        #expect(results.totalMessages == results.workers.map(\.operations).reduce(0, +))
+        // Each worker wrote in its own index space.
+        #expect(UInt64(store.distinctCount) == store.writeCount)
+        _ = coordinator
+        for task in tasks { _ = await value(of: task, within: 10) }
+    }
+
     @Test func aWorkerStartedBeforeTheCoordinatorConnectsWhenItComesUp() async throws {
         let store = SimulatedStore()
         let port = try freePort()
