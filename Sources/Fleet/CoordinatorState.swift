@@ -63,14 +63,14 @@ actor CoordinatorState {
     let configuration: CoordinatorConfiguration
     let logger: Logger
     private(set) var phase: Phase = .waiting
-    private var registry: WorkerRegistry
+    private(set) var registry: WorkerRegistry
     private var ledger: ChunkLedger?
-    private var stats = StatsAggregator()
+    private(set) var stats = StatsAggregator()
     private var journal: RunJournal?
     private var sessions: [String: Session] = [:]
     private var finals: [String: Final] = [:]
-    private var hosts: [String: String] = [:]
-    private var lost: [String] = []
+    private(set) var hosts: [String: String] = [:]
+    private(set) var lost: [String] = []
     private var nextProbeID: UInt64 = 1
     private var indexBases: [String: UInt64] = [:]
     private var shares: [String: ShareDivider.Share] = [:]

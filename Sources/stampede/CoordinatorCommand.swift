@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import CQLClient
 import Fleet
 import Foundation
@@ -130,20 +131,36 @@ struct CoordinatorCommand: AsyncParsableCommand {
             }
         }
         defer { progress.cancel() }
-        var spawned: [Process] = []
-        if localWorkers > 0 {
-            let port = try await coordinator.listeningPort()
-            spawned = try spawnLocalWorkers(port: port, token: token)
+        let running = Task { try await coordinator.runToCompletion() }
+        // Ctrl-C / SIGTERM: stop the run; workers report and the results are still written.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let signals = [SIGINT, SIGTERM].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                FileHandle.standardError.write(Data("stopping the run (signal \(number)); workers are reporting...\n".utf8))
+                Task { await coordinator.stop(reason: "operator") }
+            }
+            source.resume()
+            return source
         }
-        say("coordinator listening on \(address.host):\(address.port) for run \(configuration.run.runID); waiting for \(configuration.expectWorkers) worker(s)")
+        defer { signals.forEach { $0.cancel() } }
+        var spawned: [Process] = []
         let results: DistributedResults
         do {
+            if localWorkers > 0 {
+                // The server listens once `runToCompletion` has started it.
+                let port = try await coordinator.listeningPort()
+                spawned = try spawnLocalWorkers(port: port, token: token)
+            }
+            say("coordinator listening on \(address.host):\(address.port) for run \(configuration.run.runID); waiting for \(configuration.expectWorkers) worker(s)")
             results = try await withTaskCancellationHandler {
-                try await coordinator.runToCompletion()
+                try await running.value
             } onCancel: {
                 Task { await coordinator.stop(reason: "operator") }
             }
         } catch {
+            running.cancel()
             for process in spawned where process.isRunning { process.terminate() }
             throw error
         }
