@@ -7,7 +7,8 @@ import Glibc
 
 /// The `stampede` binary built beside these tests (`swift build` puts it in .build/debug), or STAMPEDE_BINARY.
 let stampedeBinary: String? = {
-    if let path = ProcessInfo.processInfo.environment["STAMPEDE_BINARY"] { return path }
+    let environment = ProcessInfo.processInfo.environment
+    if let path = environment["STAMPEDE_BINARY"] ?? environment["STAMPEDE_BIN"] { return path }
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     let path = root.appendingPathComponent(".build/debug/stampede").path
     return FileManager.default.isExecutableFile(atPath: path) ? path : nil
