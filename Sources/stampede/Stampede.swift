@@ -10,6 +10,7 @@ struct Stampede: AsyncParsableCommand {
         abstract: "Distributed load testing for Cassandra (CQL) workloads.",
         version: version,
         subcommands: [
+            DemoCommand.self,
             BenchCommand.self,
             LaunchCommand.self,
             VerifyCommand.self,
