@@ -14,6 +14,7 @@ import Testing
             let a = first.factory.message(at: index)
             let b = second.factory.message(at: index)
             #expect(a == b)
+            #expect(first.factory.values(at: index) == a.values)
             #expect(try encode(first.operation(at: index).values) == encode(second.operation(at: index).values))
         }
     }

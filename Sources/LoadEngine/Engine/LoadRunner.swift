@@ -232,7 +232,20 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
 
 /// The workload with its statements prepared by the executor.
 struct PreparedWorkload<Prepared: Sendable>: Sendable {
+    /// What the hot path needs of a statement (a trivial value: no reference counting per operation).
+    struct Options: Sendable {
+        let consistency: CQLConsistency
+        let isIdempotent: Bool
+        let batchSize: Int
+    }
+
     let workload: any Workload
-    let statements: [WorkloadStatement]
+    let options: [Options]
     let prepared: [Prepared]
+
+    init(workload: any Workload, statements: [WorkloadStatement], prepared: [Prepared]) {
+        self.workload = workload
+        options = statements.map { Options(consistency: $0.consistency, isIdempotent: $0.isIdempotent, batchSize: $0.batchSize) }
+        self.prepared = prepared
+    }
 }

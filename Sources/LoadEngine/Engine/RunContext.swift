@@ -51,7 +51,7 @@ final class RunContext<Executor: StatementExecutor>: Sendable {
     /// Runs operation `index` with retries and records its outcome. Latency counts from `intendedStart`.
     func perform(index: UInt64, shard: Int, intendedStart: UInt64) async -> Bool {
         let operation = prepared.workload.operation(at: index)
-        let statement = prepared.statements[operation.statement]
+        let statement = prepared.options[operation.statement]
         let handle = prepared.prepared[operation.statement]
         var attempt = 1
         while true {

@@ -51,6 +51,34 @@ public struct ChatMessageFactory: Sendable {
     /// The timeuuid of message `index`.
     public func messageID(of index: UInt64) -> UUID { timeUUIDs.uuid(for: index) }
 
+    /// Bind values of message `index` for ``ChatSchema/insertMessage``; equal to `message(at: index).values`, built
+    /// without the intermediate message (the hot path).
+    public func values(at index: UInt64) -> [CQLValue] {
+        let h = DeterministicHash.hash(seed: seed, stream: 2, index: index)
+        let conversation = conversationIndex(of: index)
+        let member = Int(DeterministicHash.bounded(h, UInt64(dataset.membersPerConversation)))
+        let senderIndex = dataset.memberIndex(conversation: conversation, member: member)
+        let text = texts[Int(DeterministicHash.bounded(h &* 0x9E37_79B9_7F4A_7C15 | 1, UInt64(texts.count)))]
+        let a = DeterministicHash.hash(seed: seed, stream: 3, index: index)
+        var attachments = CQLValue.unset
+        if a % 100 < 20 {
+            let count = 1 + Int((a >> 8) % 3)
+            var urls: [CQLValue] = []
+            urls.reserveCapacity(count)
+            for n in 0..<count {
+                let kind = (a >> (16 + n * 4)) % 3 == 0 ? "pdf" : "jpg"
+                urls.append(.text("https://cdn.chat.example/\(runTag)/\(index)/\(n).\(kind)"))
+            }
+            attachments = .list(urls)
+        }
+        return dataset.users.withUnsafeBufferPointer { users in
+            [
+                .uuid(dataset.conversations[conversation]), .uuid(timeUUIDs.uuid(for: index)), .uuid(users[senderIndex].id),
+                .text(users[senderIndex].name), .text(text), attachments,
+            ]
+        }
+    }
+
     /// Message `index`, in full.
     public func message(at index: UInt64) -> ChatMessage {
         let h = DeterministicHash.hash(seed: seed, stream: 2, index: index)

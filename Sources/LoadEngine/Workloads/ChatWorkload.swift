@@ -113,12 +113,12 @@ public struct ChatWorkload: Workload {
     public func operation(at index: UInt64) -> WorkloadOperation {
         switch mix {
         case .write:
-            return WorkloadOperation(operation: 0, statement: 0, values: factory.message(at: index).values)
+            return WorkloadOperation(operation: 0, statement: 0, values: factory.values(at: index))
         case .mixed:
             let h = DeterministicHash.hash(seed: factory.run.seed, stream: 9, index: index)
             let choice = DeterministicHash.bounded(h, 10)
             if choice < 3 {
-                return WorkloadOperation(operation: 0, statement: 0, values: factory.message(at: index).values)
+                return WorkloadOperation(operation: 0, statement: 0, values: factory.values(at: index))
             } else if choice < 8 {
                 let conversation = factory.dataset.conversations[factory.conversationIndex(of: index)]
                 return WorkloadOperation(operation: 1, statement: 1, values: [.uuid(conversation)])
