@@ -134,7 +134,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CQLProtocolTests", dependencies: ["CQLProtocol"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "CQLClientTests", dependencies: ["CQLClient", "CQLServer"]),
+        .testTarget(
+            name: "CQLClientTests",
+            dependencies: ["CQLClient", "CQLServer", .product(name: "NIOSSL", package: "swift-nio-ssl")]
+        ),
         .testTarget(name: "CQLServerTests", dependencies: ["CQLServer", "CQLClient"]),
         .testTarget(name: "LoadEngineTests", dependencies: ["LoadEngine", "CQLServer"]),
         .testTarget(name: "FleetTests", dependencies: ["Fleet", "LoadEngine"]),
