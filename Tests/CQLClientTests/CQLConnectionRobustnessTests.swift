@@ -1,4 +1,5 @@
 import CQLProtocol
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
@@ -20,11 +21,30 @@ final class ScriptedServerHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     let behaviour: Behaviour
+    /// Offer LZ4 and, once a client asks for it in STARTUP, compress every response after READY.
+    let offersLZ4: Bool
+    var compressing = false
+    /// Requests that arrived compressed (for assertions).
+    let compressedRequests = NIOLockedValueBox(0)
     var buffer = ByteBuffer()
     let decoder = CQLFrameDecoder()
 
-    init(behaviour: Behaviour) {
+    init(behaviour: Behaviour, offersLZ4: Bool = false) {
         self.behaviour = behaviour
+        self.offersLZ4 = offersLZ4
+    }
+
+    func write(_ response: CQLResponse, stream: Int16, into buffer: inout ByteBuffer) {
+        guard compressing else {
+            CQLFrameEncoder.write(response, stream: stream, into: &buffer)
+            return
+        }
+        var body = ByteBuffer()
+        response.writeBody(into: &body)
+        var compressed = CQLLZ4.compress(body)
+        CQLFrameHeader(version: 4, isResponse: true, flags: .compression, stream: stream, opcode: response.opcode,
+                       bodyLength: Int32(compressed.readableBytes)).write(into: &buffer)
+        buffer.writeBuffer(&compressed)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -32,11 +52,19 @@ final class ScriptedServerHandler: ChannelInboundHandler, @unchecked Sendable {
         buffer.writeBuffer(&incoming)
         while let frame = try? decoder.decodeFrame(from: &buffer) {
             var reply = ByteBuffer()
+            if frame.header.flags.contains(.compression) {
+                guard (try? CQLLZ4.decompress(frame.body)) != nil else { context.close(promise: nil); return }
+                compressedRequests.withLockedValue { $0 += 1 }
+            }
             switch frame.header.opcode {
             case .options:
-                CQLFrameEncoder.write(CQLResponse.supported(["CQL_VERSION": ["3.4.5"], "COMPRESSION": []]), stream: frame.header.stream, into: &reply)
+                let compression = offersLZ4 ? ["lz4"] : []
+                CQLFrameEncoder.write(CQLResponse.supported(["CQL_VERSION": ["3.4.5"], "COMPRESSION": compression]), stream: frame.header.stream, into: &reply)
             case .startup:
                 CQLFrameEncoder.write(CQLResponse.ready, stream: frame.header.stream, into: &reply)
+                if case .startup(let options)? = try? CQLRequest.decode(opcode: .startup, body: frame.body), options["COMPRESSION"] == "lz4" {
+                    compressing = true
+                }
             default:
                 switch behaviour {
                 case .silent:
@@ -46,9 +74,9 @@ final class ScriptedServerHandler: ChannelInboundHandler, @unchecked Sendable {
                 case .voidAfter(let delay):
                     let stream = frame.header.stream
                     let channel = context.channel
+                    var late = ByteBuffer()
+                    write(.result(.void), stream: stream, into: &late)
                     context.eventLoop.scheduleTask(in: .milliseconds(delay)) {
-                        var late = ByteBuffer()
-                        CQLFrameEncoder.write(CQLResponse.result(.void), stream: stream, into: &late)
                         channel.writeAndFlush(late, promise: nil)
                     }
                     continue
@@ -60,10 +88,17 @@ final class ScriptedServerHandler: ChannelInboundHandler, @unchecked Sendable {
 }
 
 @Suite(.timeLimit(.minutes(1))) struct CQLConnectionRobustnessTests {
-    func withScriptedServer<T>(_ behaviour: ScriptedServerHandler.Behaviour, _ body: (CQLHostAddress) async throws -> T) async throws -> T {
+    func withScriptedServer<T>(
+        _ behaviour: ScriptedServerHandler.Behaviour, offersLZ4: Bool = false, onHandler: @escaping @Sendable (ScriptedServerHandler) -> Void = { _ in },
+        _ body: (CQLHostAddress) async throws -> T
+    ) async throws -> T {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(ScriptedServerHandler(behaviour: behaviour)) }
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = ScriptedServerHandler(behaviour: behaviour, offersLZ4: offersLZ4)
+                    onHandler(handler)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
             }
             .bind(host: "127.0.0.1", port: 0).get()
         defer { server.close(promise: nil) }
@@ -128,6 +163,32 @@ final class ScriptedServerHandler: ChannelInboundHandler, @unchecked Sendable {
                 }
                 #expect(completed == 40)
             }
+        }
+    }
+
+    @Test func lz4CompressionIsNegotiatedAndUsedBothWays() async throws {
+        let handlers = NIOLockedValueBox<[ScriptedServerHandler]>([])
+        try await withScriptedServer(.voidAfter(delayMilliseconds: 1), offersLZ4: true, onHandler: { handler in handlers.withLockedValue { $0.append(handler) } }) { address in
+            var configuration = CQLConnectionConfiguration()
+            configuration.compression = true
+            let connection = try await CQLConnection.connect(to: address, configuration: configuration)
+            for _ in 0..<5 {
+                #expect(try await connection.send(.query("INSERT INTO t (a) VALUES ('\(String(repeating: "x", count: 300))')", CQLQueryParameters())) == .result(.void))
+            }
+            #expect(handlers.withLockedValue { $0.first?.compressedRequests.withLockedValue { $0 } } == 5)
+            await connection.close()
+        }
+    }
+
+    @Test func compressionIsNotUsedWhenTheServerDoesNotOfferIt() async throws {
+        let handlers = NIOLockedValueBox<[ScriptedServerHandler]>([])
+        try await withScriptedServer(.voidAfter(delayMilliseconds: 1), onHandler: { handler in handlers.withLockedValue { $0.append(handler) } }) { address in
+            var configuration = CQLConnectionConfiguration()
+            configuration.compression = true
+            let connection = try await CQLConnection.connect(to: address, configuration: configuration)
+            #expect(try await connection.send(.query("INSERT", CQLQueryParameters())) == .result(.void))
+            #expect(handlers.withLockedValue { $0.first?.compressedRequests.withLockedValue { $0 } } == 0)
+            await connection.close()
         }
     }
 
