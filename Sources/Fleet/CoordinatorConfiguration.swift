@@ -1,3 +1,20 @@
+import Foundation
+
+/// TLS of the coordinator's gRPC port: its certificate, and optionally the CA that client (worker) certificates must
+/// chain to (mutual TLS). PEM files.
+public struct FleetServerTLS: Sendable, Hashable {
+    public var certificateChainPath: String
+    public var privateKeyPath: String
+    /// When set, workers must present a certificate signed by this CA.
+    public var clientCAPath: String?
+
+    public init(certificateChainPath: String, privateKeyPath: String, clientCAPath: String? = nil) {
+        self.certificateChainPath = certificateChainPath
+        self.privateKeyPath = privateKeyPath
+        self.clientCAPath = clientCAPath
+    }
+}
+
 /// How a coordinator listens and runs; validated once at start-up. Defaults are documented on each property.
 public struct CoordinatorConfiguration: Sendable {
     /// Address to listen on (default `127.0.0.1`). Any non-loopback address requires a token.
@@ -26,13 +43,16 @@ public struct CoordinatorConfiguration: Sendable {
     public var run: FleetRunConfiguration
     /// Continue the journaled run `run.runID` instead of starting a new one.
     public var resume: Bool
+    /// TLS for the gRPC port (nil: plaintext).
+    public var tls: FleetServerTLS?
 
     public init(
         host: String = "127.0.0.1", port: Int = 5557, token: String? = nil, expectWorkers: Int = 1,
         livenessTimeout: Duration = .seconds(5), heartbeatInterval: Duration = .seconds(1), startLead: Duration = .seconds(1),
         leaseDepth: Int = 2, journalDirectory: String? = "stampede-data/runs", resultsPath: String? = "distributed_results.json",
-        version: String, run: FleetRunConfiguration, resume: Bool = false
+        version: String, run: FleetRunConfiguration, resume: Bool = false, tls: FleetServerTLS? = nil
     ) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.token = token
@@ -60,6 +80,12 @@ public struct CoordinatorConfiguration: Sendable {
             throw FleetError(
                 .tokenRequired,
                 "listening on \(host) (not loopback) requires a shared token: pass --token or set STAMPEDE_TOKEN")
+        }
+        if let tls {
+            for path in [tls.certificateChainPath, tls.privateKeyPath] + (tls.clientCAPath.map { [$0] } ?? [])
+            where !FileManager.default.isReadableFile(atPath: path) {
+                throw FleetError(.invalidConfiguration, "cannot read the TLS file", subject: path)
+            }
         }
         guard expectWorkers >= 1 else { throw FleetError(.invalidConfiguration, "--expect-workers must be at least 1") }
         guard leaseDepth >= 1 else { throw FleetError(.invalidConfiguration, "lease depth must be at least 1") }

@@ -21,9 +21,21 @@ public final class FleetCoordinator: Sendable, Service {
         self.configuration = configuration
         self.logger = logger
         state = try CoordinatorState(configuration: configuration, logger: logger)
+        var security = HTTP2ServerTransport.Posix.TransportSecurity.plaintext
+        if let tls = configuration.tls {
+            let chain: [TLSConfig.CertificateSource] = [.file(path: tls.certificateChainPath, format: .pem)]
+            let key = TLSConfig.PrivateKeySource.file(path: tls.privateKeyPath, format: .pem)
+            if let clientCA = tls.clientCAPath {
+                security = .mTLS(certificateChain: chain, privateKey: key) { config in
+                    config.trustRoots = .certificates([.file(path: clientCA, format: .pem)])
+                }
+            } else {
+                security = .tls(certificateChain: chain, privateKey: key)
+            }
+        }
         let transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: configuration.host, port: configuration.port),
-            transportSecurity: .plaintext,
+            transportSecurity: security,
             config: .defaults { config in
                 config.rpc.maxRequestPayloadSize = 16 * 1024 * 1024
             })

@@ -5,6 +5,24 @@ import LoadEngine
 import Logging
 import Synchronization
 
+/// TLS of a worker's connection to the coordinator. PEM files.
+public struct FleetClientTLS: Sendable, Hashable {
+    /// CA the coordinator's certificate must chain to (nil: the system's trust roots).
+    public var caPath: String?
+    /// This worker's certificate and key, for a coordinator that requires client certificates.
+    public var certificateChainPath: String?
+    public var privateKeyPath: String?
+    /// Check that the certificate names the coordinator's host (default true).
+    public var verifyHostname: Bool
+
+    public init(caPath: String? = nil, certificateChainPath: String? = nil, privateKeyPath: String? = nil, verifyHostname: Bool = true) {
+        self.caPath = caPath
+        self.certificateChainPath = certificateChainPath
+        self.privateKeyPath = privateKeyPath
+        self.verifyHostname = verifyHostname
+    }
+}
+
 /// How a worker connects; validated once at start-up.
 public struct WorkerConfiguration: Sendable {
     public var coordinatorHost: String
@@ -23,12 +41,16 @@ public struct WorkerConfiguration: Sendable {
     public var reconnectWindow: Duration
     /// Contact points to use instead of the coordinator's (a worker in another network).
     public var contactPointsOverride: [String]
+    /// TLS to the coordinator (nil: plaintext).
+    public var tls: FleetClientTLS?
 
     public init(
         coordinatorHost: String, coordinatorPort: Int = 5557, workerID: String? = nil, token: String = "", version: String,
         cores: Int = ProcessInfo.processInfo.activeProcessorCount, capacity: Double = 0,
-        connectTimeout: Duration = .seconds(120), reconnectWindow: Duration = .seconds(5), contactPointsOverride: [String] = []
+        connectTimeout: Duration = .seconds(120), reconnectWindow: Duration = .seconds(5), contactPointsOverride: [String] = [],
+        tls: FleetClientTLS? = nil
     ) {
+        self.tls = tls
         self.coordinatorHost = coordinatorHost
         self.coordinatorPort = coordinatorPort
         self.workerID = workerID ?? "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
@@ -102,7 +124,7 @@ public final class FleetWorker: Sendable {
         do {
             transport = try HTTP2ClientTransport.Posix(
                 target: .ipv4(host: configuration.coordinatorHost, port: configuration.coordinatorPort),
-                transportSecurity: .plaintext,
+                transportSecurity: Self.transportSecurity(configuration.tls),
                 config: .defaults { config in
                     config.backoff = .init(initial: .milliseconds(100), max: .seconds(1), multiplier: 1.6, jitter: 0.2)
                     config.connection.maxIdleTime = nil
@@ -166,6 +188,19 @@ public final class FleetWorker: Sendable {
             try? await Task.sleep(for: backoff)
             backoff = min(backoff * 2, .seconds(1))
         }
+    }
+
+    static func transportSecurity(_ tls: FleetClientTLS?) -> HTTP2ClientTransport.Posix.TransportSecurity {
+        guard let tls else { return .plaintext }
+        let configure: (inout HTTP2ClientTransport.Posix.TransportSecurity.TLS) -> Void = { config in
+            if let ca = tls.caPath { config.trustRoots = .certificates([.file(path: ca, format: .pem)]) }
+            if !tls.verifyHostname { config.serverCertificateVerification = .noHostnameVerification }
+        }
+        if let chain = tls.certificateChainPath, let key = tls.privateKeyPath {
+            return .mTLS(
+                certificateChain: [.file(path: chain, format: .pem)], privateKey: .file(path: key, format: .pem), configure: configure)
+        }
+        return .tls(configure: configure)
     }
 
     private func summary(reconnects: Int) throws(FleetError) -> WorkerSummary {

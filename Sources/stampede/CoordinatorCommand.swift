@@ -72,12 +72,24 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var livenessTimeout = "5s"
     @Flag(name: .customLong("no-schema"), help: "Do not create the chat schema before starting.")
     var noSchema = false
+    @Option(name: .customLong("grpc-tls-cert"), help: "PEM certificate chain: serve the worker port over TLS.")
+    var grpcTLSCertificate: String?
+    @Option(name: .customLong("grpc-tls-key"), help: "PEM private key of --grpc-tls-cert.")
+    var grpcTLSKey: String?
+    @Option(name: .customLong("grpc-tls-client-ca"), help: "PEM CA: require worker certificates signed by it (mutual TLS).")
+    var grpcTLSClientCA: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "notice"
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         guard localWorkers >= 0 else { throw ValidationError("--local-workers must not be negative") }
+        guard (grpcTLSCertificate == nil) == (grpcTLSKey == nil) else {
+            throw ValidationError("--grpc-tls-cert and --grpc-tls-key go together")
+        }
+        guard grpcTLSClientCA == nil || grpcTLSCertificate != nil else {
+            throw ValidationError("--grpc-tls-client-ca needs --grpc-tls-cert and --grpc-tls-key")
+        }
     }
 
     func runConfiguration() throws -> FleetRunConfiguration {
@@ -107,7 +119,10 @@ struct CoordinatorCommand: AsyncParsableCommand {
             host: address.host, port: address.port, token: token, expectWorkers: max(expectWorkers, localWorkers),
             livenessTimeout: try DurationParser.parse(livenessTimeout, what: "--liveness-timeout"),
             journalDirectory: journalDirectory, resultsPath: results, version: Stampede.version, run: try runConfiguration(),
-            resume: resume != nil)
+            resume: resume != nil,
+            tls: grpcTLSCertificate.flatMap { certificate in
+                grpcTLSKey.map { FleetServerTLS(certificateChainPath: certificate, privateKeyPath: $0, clientCAPath: grpcTLSClientCA) }
+            })
         let coordinator: FleetCoordinator
         do {
             coordinator = try FleetCoordinator(configuration: configuration, logger: logger)

@@ -35,11 +35,24 @@ struct WorkerCommand: AsyncParsableCommand {
     var simulateRate: Double?
     @Option(help: "With --simulate-rate: run this many simulated workers in this process (coordinator benchmarks).")
     var swarm = 1
+    @Flag(name: .customLong("grpc-tls"), help: "Connect to the coordinator with TLS (system trust roots unless --grpc-tls-ca).")
+    var grpcTLS = false
+    @Option(name: .customLong("grpc-tls-ca"), help: "PEM CA the coordinator's certificate must chain to (implies --grpc-tls).")
+    var grpcTLSCA: String?
+    @Option(name: .customLong("grpc-tls-cert"), help: "PEM client certificate, for a coordinator that requires one.")
+    var grpcTLSCertificate: String?
+    @Option(name: .customLong("grpc-tls-key"), help: "PEM private key of --grpc-tls-cert.")
+    var grpcTLSKey: String?
+    @Flag(name: .customLong("grpc-tls-no-hostname-check"), help: "Accept a coordinator certificate that does not name its host.")
+    var grpcTLSNoHostnameCheck = false
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "notice"
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard (grpcTLSCertificate == nil) == (grpcTLSKey == nil) else {
+            throw ValidationError("--grpc-tls-cert and --grpc-tls-key go together")
+        }
         guard swarm >= 1, swarm == 1 || simulateRate != nil else {
             throw ValidationError("--swarm needs --simulate-rate (it is for coordinator benchmarks)")
         }
@@ -63,7 +76,12 @@ struct WorkerCommand: AsyncParsableCommand {
             token: token ?? ProcessInfo.processInfo.environment["STAMPEDE_TOKEN"] ?? "", version: Stampede.version,
             capacity: capacity, connectTimeout: try duration(connectTimeout, "--connect-timeout"),
             reconnectWindow: try duration(reconnectWindow, "--reconnect-window"),
-            contactPointsOverride: contactPoints.map { $0.split(separator: ",").map(String.init) } ?? [])
+            contactPointsOverride: contactPoints.map { $0.split(separator: ",").map(String.init) } ?? [],
+            tls: grpcTLS || grpcTLSCA != nil || grpcTLSCertificate != nil
+                ? FleetClientTLS(
+                    caPath: grpcTLSCA, certificateChainPath: grpcTLSCertificate, privateKeyPath: grpcTLSKey,
+                    verifyHostname: !grpcTLSNoHostnameCheck)
+                : nil)
         let factory: any FleetRunFactory =
             simulateRate.map { SimulatedRunFactory(indexesPerSecond: $0) } ?? EngineRunFactory(logger: logger)
         if swarm > 1 {

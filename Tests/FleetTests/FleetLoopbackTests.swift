@@ -188,6 +188,49 @@ import Glibc
         #expect(store.writeCount == 0)
     }
 
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/openssl"), "needs the openssl command"))
+    func tlsProtectsTheFleetPortAndPlaintextWorkersCannotJoin() async throws {
+        let directory = NSTemporaryDirectory() + "stampede-fleet-tls-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        openssl.arguments = [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "\(directory)/key.pem", "-out", "\(directory)/cert.pem",
+            "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ]
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        try #require(openssl.terminationStatus == 0)
+
+        let store = SimulatedStore()
+        var configuration = coordinatorConfiguration(target: 2_000, expect: 1)
+        configuration.tls = FleetServerTLS(certificateChainPath: "\(directory)/cert.pem", privateKeyPath: "\(directory)/key.pem")
+        let (_, coordinatorTask, port) = try await start(configuration)
+        // A plaintext worker cannot talk to a TLS port.
+        let plain = FleetWorker(
+            configuration: WorkerConfiguration(
+                coordinatorHost: "127.0.0.1", coordinatorPort: port, workerID: "plain", version: Self.version,
+                connectTimeout: .seconds(2)),
+            factory: SimulatedRunFactory(store: store))
+        let plainResult = await value(of: Task { try await plain.run() }, within: 20)
+        guard case .failure(let plainError as FleetError)? = plainResult else {
+            Issue.record("expected the plaintext worker to fail, got \(String(describing: plainResult))")
+            return
+        }
+        #expect(plainError.code == .coordinatorUnreachable)
+        let secure = FleetWorker(
+            configuration: WorkerConfiguration(
+                coordinatorHost: "127.0.0.1", coordinatorPort: port, workerID: "secure", version: Self.version,
+                connectTimeout: .seconds(20), tls: FleetClientTLS(caPath: "\(directory)/cert.pem")),
+            factory: SimulatedRunFactory(store: store, interval: .milliseconds(200)))
+        let secureTask = Task { try await secure.run() }
+        let results = try #require(try await value(of: coordinatorTask, within: 60)?.get())
+        #expect(results.totalMessages == 2_000)
+        #expect(try await value(of: secureTask, within: 10)?.get().workerID == "secure")
+    }
+
     @Test func tokenIsRequiredOnANonLoopbackAddress() {
         var configuration = coordinatorConfiguration(target: 10, expect: 1)
         configuration.host = "0.0.0.0"
