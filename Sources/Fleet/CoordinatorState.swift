@@ -440,7 +440,8 @@ actor CoordinatorState {
             }
             if startRequested || ready.count >= configuration.expectWorkers, !ready.isEmpty { startRun() }
         case .running(_, let startInstant):
-            if let duration = configuration.run.duration, now - startInstant >= duration {
+            let stagesEnd = configuration.run.stages.isEmpty ? nil : configuration.run.stages.reduce(Duration.zero) { $0 + $1.duration }
+            if let duration = configuration.run.duration ?? stagesEnd, now - startInstant >= duration {
                 beginStop(reason: "duration-elapsed")
             }
         case .stopping, .finished:

@@ -33,9 +33,10 @@ public struct EngineRunFactory: FleetRunFactory {
             model = .closed(ClosedModel(users: run.concurrency))
         case .closed:
             let think = run.thinkTime.isEmpty ? ThinkTime.none : try ThinkTime(parsing: run.thinkTime)
-            model = .closed(ClosedModel(users: run.users, spawnRate: run.spawnRate > 0 ? run.spawnRate : nil, thinkTime: think))
+            model = .closed(
+                ClosedModel(users: run.users, spawnRate: run.spawnRate > 0 ? run.spawnRate : nil, thinkTime: think, stages: run.stages))
         case .open:
-            model = .open(OpenModel(rate: run.rate, maxInFlight: run.concurrency))
+            model = .open(OpenModel(rate: run.rate, maxInFlight: run.concurrency, stages: run.stages))
         }
         var engine = EngineConfiguration(model: model, duration: run.duration)
         engine.share = assignment.share

@@ -1,3 +1,5 @@
+import LoadEngine
+
 /// What a distributed run does: set once on the coordinator, validated at start-up and handed to every worker.
 public struct FleetRunConfiguration: Sendable, Hashable, Codable {
     /// The load model of the whole run.
@@ -33,6 +35,9 @@ public struct FleetRunConfiguration: Sendable, Hashable, Codable {
     public var spawnRate: Double
     public var rate: Double
     public var thinkTime: String
+    /// Stages of the whole run's users (closed) or rate (open); every worker runs them scaled by its share, all from
+    /// the same start barrier, so the sum follows the stages.
+    public var stages: [Stage]
     /// Operations in flight per worker (fixed-total) or the open model's in-flight bound.
     public var concurrency: Int
     /// Extra load engine options passed through unchanged.
@@ -42,7 +47,8 @@ public struct FleetRunConfiguration: Sendable, Hashable, Codable {
         runID: String, runEpochMillis: Int64 = 0, workload: String = "chat-write", profileYAML: String = "", contactPoints: [String] = ["127.0.0.1:9042"],
         keyspace: String = "realtime_chat_app", consistency: String = "ONE", username: String = "", password: String = "",
         tls: Bool = false, model: Model = .fixedTotal, target: UInt64 = 0, chunkSize: UInt64 = 1000, duration: Duration? = nil,
-        users: Int = 0, spawnRate: Double = 0, rate: Double = 0, thinkTime: String = "", concurrency: Int = 64,
+        users: Int = 0, spawnRate: Double = 0, rate: Double = 0, thinkTime: String = "", stages: [Stage] = [],
+        concurrency: Int = 64,
         options: [String: String] = [:]
     ) {
         self.runID = runID
@@ -63,6 +69,7 @@ public struct FleetRunConfiguration: Sendable, Hashable, Codable {
         self.spawnRate = spawnRate
         self.rate = rate
         self.thinkTime = thinkTime
+        self.stages = stages
         self.concurrency = concurrency
         self.options = options
     }
@@ -73,6 +80,9 @@ public struct FleetRunConfiguration: Sendable, Hashable, Codable {
             throw FleetError(.invalidConfiguration, "run id '\(runID)' must be non-empty letters, digits, '-' or '_'")
         }
         guard !contactPoints.isEmpty else { throw FleetError(.invalidConfiguration, "at least one contact point is needed") }
+        for stage in stages where stage.duration <= .zero || !(stage.target >= 0 && stage.target.isFinite) {
+            throw FleetError(.invalidConfiguration, "stage \(stage.duration):\(stage.target) needs a positive duration and a non-negative target")
+        }
         guard concurrency > 0 else { throw FleetError(.invalidConfiguration, "concurrency must be at least 1") }
         switch model {
         case .fixedTotal:
@@ -83,8 +93,8 @@ public struct FleetRunConfiguration: Sendable, Hashable, Codable {
         case .open:
             guard rate > 0, rate.isFinite else { throw FleetError(.invalidConfiguration, "an open-model run needs --rate > 0") }
         }
-        if model != .fixedTotal, duration == nil, target == 0 {
-            throw FleetError(.invalidConfiguration, "a rate or user run needs a --duration or a --target")
+        if model != .fixedTotal, duration == nil, stages.isEmpty {
+            throw FleetError(.invalidConfiguration, "a rate or user run needs a --duration or --stage list")
         }
     }
 
@@ -125,6 +135,13 @@ extension FleetRunConfiguration {
         model.totalRate = rate
         model.spawnRate = spawnRate
         model.thinkTime = thinkTime
+        model.stages = stages.map { stage in
+            var wire = Stampede_Fleet_V1_Stage()
+            wire.durationNanos = stage.duration.nanoseconds
+            wire.target = stage.target
+            wire.shape = stage.shape.rawValue
+            return wire
+        }
         model.maxInFlight = UInt32(clamping: concurrency)
         config.model = model
         return config
@@ -146,6 +163,10 @@ extension FleetRunConfiguration {
             username: config.username, password: config.password, tls: config.tls, model: model, target: config.target,
             chunkSize: config.chunkSize, duration: config.durationNanos > 0 ? .nanoseconds(config.durationNanos) : nil,
             users: Int(config.model.totalUsers), spawnRate: config.model.spawnRate, rate: config.model.totalRate,
-            thinkTime: config.model.thinkTime, concurrency: Int(config.concurrency), options: config.options)
+            thinkTime: config.model.thinkTime,
+            stages: config.model.stages.map { stage in
+                Stage(duration: .nanoseconds(stage.durationNanos), target: stage.target, shape: StageShape(rawValue: stage.shape) ?? .linear)
+            },
+            concurrency: Int(config.concurrency), options: config.options)
     }
 }

@@ -60,6 +60,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var rate: Double?
     @Option(help: "Stop after this long, e.g. 90s, 10m.")
     var duration: String?
+    @Option(name: .customLong("stage"), help: "DURATION:TARGET[:step|linear|exp], repeatable: whole-run users, or ops/s with --rate.")
+    var stages: [String] = []
     @Option(name: .customLong("run-id"), help: "Name of the run (default: generated).")
     var runID: String?
     @Option(help: "Continue the journaled run RUN_ID (same target, same message identities).")
@@ -101,7 +103,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
             keyspace: keyspace, consistency: consistency, username: username ?? "",
             password: ProcessInfo.processInfo.environment["STAMPEDE_CQL_PASSWORD"] ?? "", tls: tls, model: model,
             target: target ?? 0, chunkSize: chunkSize, duration: try duration.map { try DurationParser.parse($0, what: "--duration") },
-            users: users ?? 0, spawnRate: spawnRate ?? 0, rate: rate ?? 0, thinkTime: thinkTime, concurrency: concurrency)
+            users: users ?? 0, spawnRate: spawnRate ?? 0, rate: rate ?? 0, thinkTime: thinkTime,
+            stages: try stages.map { try Stage(parsing: $0) }, concurrency: concurrency)
     }
 
     func run() async throws {

@@ -800,7 +800,11 @@ public nonisolated struct Stampede_Fleet_V1_Stage: Sendable {
 
   public var durationNanos: Int64 = 0
 
+  /// Whole-run users or arrival rate at the end of the stage (each worker applies its share).
   public var target: Double = 0
+
+  /// step, linear or exponential.
+  public var shape: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -2236,7 +2240,7 @@ nonisolated extension Stampede_Fleet_V1_LoadModel.Kind: SwiftProtobuf._ProtoName
 
 nonisolated extension Stampede_Fleet_V1_Stage: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Stage"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}duration_nanos\0\u{1}target\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}duration_nanos\0\u{1}target\0\u{1}shape\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2246,6 +2250,7 @@ nonisolated extension Stampede_Fleet_V1_Stage: SwiftProtobuf.Message, SwiftProto
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularInt64Field(value: &self.durationNanos) }()
       case 2: try { try decoder.decodeSingularDoubleField(value: &self.target) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.shape) }()
       default: break
       }
     }
@@ -2258,12 +2263,16 @@ nonisolated extension Stampede_Fleet_V1_Stage: SwiftProtobuf.Message, SwiftProto
     if self.target.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.target, fieldNumber: 2)
     }
+    if !self.shape.isEmpty {
+      try visitor.visitSingularStringField(value: self.shape, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Stampede_Fleet_V1_Stage, rhs: Stampede_Fleet_V1_Stage) -> Bool {
     if lhs.durationNanos != rhs.durationNanos {return false}
     if lhs.target != rhs.target {return false}
+    if lhs.shape != rhs.shape {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
