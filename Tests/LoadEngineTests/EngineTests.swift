@@ -133,7 +133,7 @@ import Testing
 
     @Test func closedModelFollowsItsStages() async throws {
         let executor = FakeExecutor(latency: .milliseconds(2))
-        let stages = [Stage(duration: .milliseconds(600), target: 6, shape: .step), Stage(duration: .milliseconds(900), target: 2, shape: .step)]
+        let stages = [Stage(duration: .milliseconds(600), target: 6, shape: .step), Stage(duration: .milliseconds(1500), target: 2, shape: .step)]
         let outcome = try await runner(
             EngineConfiguration(model: .closed(ClosedModel(users: 6, stages: stages))), executor: executor, source: UnboundedWorkSource()
         ).run()

@@ -32,6 +32,27 @@ final class ArrivalSchedule: Sendable {
         }
     }
 
+    enum DueClaim {
+        case claimed(UInt64)
+        case notDue(UInt64)
+        case over
+    }
+
+    /// Claims the next slot only if it is intended at or before `dueBy` (atomically).
+    func claim(dueBy: UInt64) -> DueClaim {
+        state.withLock { state in
+            guard let time = self.time(of: state.nextSlot, state) else { return .over }
+            guard time <= dueBy else { return .notDue(time) }
+            state.nextSlot += 1
+            return .claimed(time)
+        }
+    }
+
+    /// The intended start of the next slot without claiming it.
+    func peek() -> UInt64? {
+        state.withLock { time(of: $0.nextSlot, $0) }
+    }
+
     /// Skips every slot intended before `nanos`; returns how many were skipped (they count as dropped).
     func skip(before nanos: UInt64) -> UInt64 {
         state.withLock { state in

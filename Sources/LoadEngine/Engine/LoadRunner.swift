@@ -209,9 +209,12 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
 
     private func driveOpen(_ model: OpenModel, schedule: ArrivalSchedule, context: RunContext<Executor>, group: inout TaskGroup<Void>) async {
         let lateness = UInt64(max(0, model.maxLateness.seconds) * 1e9)
+        let dispatcher = ArrivalDispatcher(schedule: schedule, deadline: context.deadline, maxLateness: lateness)
+        defer { dispatcher.finish() }
+        group.addTask { [stopping] in await dispatcher.run(isStopping: { stopping.load(ordering: .relaxed) }) }
         for worker in 0..<model.maxInFlight {
             context.activeTasks.wrappingIncrement(ordering: .relaxed)
-            group.addTask { await context.runArrivals(worker, schedule: schedule, maxLateness: lateness, runner: self) }
+            group.addTask { await context.runArrivals(worker, dispatcher: dispatcher, runner: self) }
         }
         // Workers leave once they claim a slot at or after the deadline, so every slot intended before it runs even
         // when the generator is late; the stop below is only a backstop.

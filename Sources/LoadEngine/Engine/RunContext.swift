@@ -129,8 +129,8 @@ final class RunContext<Executor: StatementExecutor>: Sendable {
         }
     }
 
-    /// An open-model worker: claims arrival slots and runs one operation per slot, at most one at a time.
-    func runArrivals(_ worker: Int, schedule: ArrivalSchedule, maxLateness: UInt64, runner: LoadRunner<Executor>) async {
+    /// An open-model worker: runs one operation per slot the dispatcher grants it, at most one at a time.
+    func runArrivals(_ worker: Int, dispatcher: ArrivalDispatcher, runner: LoadRunner<Executor>) async {
         defer { activeTasks.wrappingDecrement(ordering: .relaxed) }
         let shard = recorder.shard(for: worker)
         var lease: WorkLease?
@@ -146,25 +146,10 @@ final class RunContext<Executor: StatementExecutor>: Sendable {
                 failed = 0
             }
         }
-        while !isStopping {
-            guard let intended = schedule.claim() else { break }
-            if let deadline, intended >= deadline { break }
-            var now = MonotonicClock.nanoseconds()
-            if intended > now + 100_000 {
-                do { try await MonotonicClock.sleep(until: intended) } catch { break }
-                if isStopping { break }
-                now = MonotonicClock.nanoseconds()
-            }
-            if now > intended {
-                let late = now - intended
-                if late > maxLateness {
-                    let skipped = schedule.skip(before: now - maxLateness / 2)
-                    recorder.recordDropped(shard: shard, count: 1 + skipped)
-                    recorder.recordScheduleLag(shard: shard, micros: late / 1000)
-                    continue
-                }
-                if late > 1_000_000 { recorder.recordScheduleLag(shard: shard, micros: late / 1000) }
-            }
+        while let grant = await dispatcher.acquire() {
+            if grant.dropped > 0 { recorder.recordDropped(shard: shard, count: grant.dropped) }
+            let now = MonotonicClock.nanoseconds()
+            if now > grant.intended + 1_000_000 { recorder.recordScheduleLag(shard: shard, micros: (now - grant.intended) / 1000) }
             if let current = lease, next < current.range.upperBound {
                 // keep using the current lease
             } else {
@@ -173,7 +158,7 @@ final class RunContext<Executor: StatementExecutor>: Sendable {
                 lease = fresh
                 next = fresh.range.lowerBound
             }
-            if await perform(index: next, shard: shard, intendedStart: intended) { succeeded += 1 } else { failed += 1 }
+            if await perform(index: next, shard: shard, intendedStart: grant.intended) { succeeded += 1 } else { failed += 1 }
             next += 1
         }
         await finishLease()
