@@ -24,13 +24,14 @@ if [[ "${1:-}" == "--check" ]]; then
     trap 'rm -rf "$DEST"' EXIT
 fi
 mkdir -p "$DEST"
+DEST=$(cd "$DEST" && pwd)
 mapfile -t PROTOS < <(cd Protos && find . -name '*.proto' | sort)
 (cd Protos && protoc \
     --plugin=protoc-gen-swift="$BIN/protoc-gen-swift" \
     --plugin=protoc-gen-grpc-swift-2="$BIN/protoc-gen-grpc-swift-2" \
     --proto_path=. \
-    --swift_out="$OLDPWD/$DEST" --swift_opt=Visibility=Public,FileNaming=DropPath \
-    --grpc-swift-2_out="$OLDPWD/$DEST" --grpc-swift-2_opt=Visibility=Public,FileNaming=DropPath \
+    --swift_out="$DEST" --swift_opt=Visibility=Public,FileNaming=DropPath \
+    --grpc-swift-2_out="$DEST" --grpc-swift-2_opt=Visibility=Public,FileNaming=DropPath \
     "${PROTOS[@]}")
 
 if [[ "${1:-}" == "--check" ]]; then
