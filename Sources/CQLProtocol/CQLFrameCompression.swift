@@ -29,8 +29,10 @@ public enum CQLLZ4 {
     public static func decompress(_ body: ByteBuffer, maximumLength: Int = 256 * 1024 * 1024, allocator: ByteBufferAllocator = .init()) throws -> ByteBuffer {
         var body = body
         guard let length = body.readInteger(as: Int32.self) else { throw CQLProtocolError.truncated("compressed body length") }
-        guard length >= 0, Int(length) <= maximumLength else {
-            throw CQLProtocolError(.compression, "compressed body claims \(length) bytes uncompressed")
+        // LZ4 cannot expand data more than about 255 times, so a larger claim is a lie: refuse it before allocating.
+        let plausible = min(maximumLength, body.readableBytes * 255 + 16)
+        guard length >= 0, Int(length) <= plausible else {
+            throw CQLProtocolError(.compression, "compressed body of \(body.readableBytes) bytes claims \(length) bytes uncompressed")
         }
         var output = allocator.buffer(capacity: Int(length))
         if length == 0 { return output }

@@ -123,9 +123,10 @@ public enum CQLRequest: Sendable, Hashable {
         }
     }
 
-    /// Decodes a request body. Bytes left over after the message are a protocol error.
-    public static func decode(opcode: CQLOpcode, body: ByteBuffer) throws -> CQLRequest {
+    /// Decodes a request body (already decompressed). A custom payload announced by the frame flags is skipped.
+    public static func decode(opcode: CQLOpcode, flags: CQLFrameFlags = [], body: ByteBuffer) throws -> CQLRequest {
         var body = body
+        if flags.contains(.customPayload) { _ = try body.readCQLBytesMap("custom payload") }
         let request: CQLRequest
         switch opcode {
         case .startup:

@@ -259,7 +259,7 @@ public struct CQLPrepared: Sendable, Hashable {
         buffer.writeInteger(Int32(globalSpec != nil ? 0x0001 : 0))
         buffer.writeInteger(Int32(bindColumns.count))
         buffer.writeInteger(Int32(partitionKeyIndexes.count))
-        for index in partitionKeyIndexes { buffer.writeInteger(UInt16(index)) }
+        for index in partitionKeyIndexes { buffer.writeInteger(UInt16(truncatingIfNeeded: index)) }
         writeColumnSpecs(bindColumns, globalSpec: globalSpec, into: &buffer)
         if resultColumns.isEmpty {
             buffer.writeInteger(Int32(0x0004))  // no_metadata

@@ -108,9 +108,7 @@ final class CQLServerHandler: ChannelInboundHandler {
                 guard !header.flags.contains(.compression) else {
                     throw CQLProtocolError(.compression, "compressed frame but no compression was negotiated")
                 }
-                var body = frame.body
-                if header.flags.contains(.customPayload) { _ = try body.readCQLBytesMap("custom payload") }
-                request = try CQLRequest.decode(opcode: header.opcode, body: body)
+                request = try CQLRequest.decode(opcode: header.opcode, flags: header.flags, body: frame.body)
             } catch {
                 cumulation = nil
                 perform(machine.malformedFrameReceived("Invalid or unsupported message: \(error)"), stream: header.stream, version: header.version, context: context)
