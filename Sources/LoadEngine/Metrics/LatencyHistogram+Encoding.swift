@@ -75,7 +75,9 @@ extension LatencyHistogram {
                 record(micros: maximum)
                 remaining -= 1
             }
-            record(micros: value, count: remaining)
+            // The rest of the maximum's bucket goes at the maximum itself: the bucket's representative value is its
+            // top, which would raise the recorded maximum above the real one.
+            record(micros: sameBucket(value, maximum) ? maximum : value, count: remaining)
         }
         guard sum == total else {
             throw LoadEngineError(.malformedHistogram, "encoded histogram counts add up to \(sum), header says \(total)")
