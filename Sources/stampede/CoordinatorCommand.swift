@@ -80,6 +80,14 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var grpcTLSKey: String?
     @Option(name: .customLong("grpc-tls-client-ca"), help: "PEM CA: require worker certificates signed by it (mutual TLS).")
     var grpcTLSClientCA: String?
+    @Option(name: .customLong("web-host"), help: "Address of the dashboard (loopback unless told otherwise).")
+    var webHost = "127.0.0.1"
+    @Option(name: .customLong("web-port"), help: "Port of the live dashboard; 0 turns it off.")
+    var webPort = 8089
+    @Option(name: .customLong("web-auth"), help: "user:password for HTTP basic authentication on the dashboard.")
+    var webAuth: String?
+    @Option(name: .customLong("report-dir"), help: "Directory for the HTML/CSV/JSON/HDR reports of the run.")
+    var reportDirectory = "reports"
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "notice"
 
@@ -135,17 +143,14 @@ struct CoordinatorCommand: AsyncParsableCommand {
         if !noSchema, resume == nil, workload.hasPrefix("chat-") {
             try await applySchema(configuration.run, logger: logger)
         }
+        let dashboard = try CoordinatorDashboard.start(
+            coordinator: coordinator, host: webHost, port: webPort, basicAuth: webAuth, token: token,
+            reportDirectory: reportDirectory, logger: logger)
+        if let url = dashboard?.url { say("dashboard: \(url)") }
         let progress = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(2))
-                let now = await coordinator.progress()
-                let workers = now.workers.values.filter { $0 == .running || $0 == .registered }.count
-                var line = "[\(now.phase.rawValue)] \(now.completed)"
-                if now.target > 0 { line += "/\(now.target)" }
-                line += " · \(workers) workers · \(Int(now.lastSecondRate)) ops/s · p50 \(now.p50Millis) ms · p99 \(now.p99Millis) ms"
-                if now.failures > 0 { line += " · \(now.failures) failed" }
-                if !now.lostWorkers.isEmpty { line += " · lost: \(now.lostWorkers.joined(separator: ", "))" }
-                say(line)
+                say(CoordinatorProgressLine.render(await coordinator.progress()))
             }
         }
         defer { progress.cancel() }
@@ -169,7 +174,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             if localWorkers > 0 {
                 // The server listens once `runToCompletion` has started it.
                 let port = try await coordinator.listeningPort()
-                spawned = try spawnLocalWorkers(port: port, token: token)
+                spawned = try LocalWorkerProcesses.spawn(count: localWorkers, coordinatorPort: port, token: token, logLevel: logLevel)
             }
             say("coordinator listening on \(address.host):\(address.port) for run \(configuration.run.runID); waiting for \(configuration.expectWorkers) worker(s)")
             results = try await withTaskCancellationHandler {
@@ -180,11 +185,17 @@ struct CoordinatorCommand: AsyncParsableCommand {
         } catch {
             running.cancel()
             for process in spawned where process.isRunning { process.terminate() }
+            await dashboard?.stop()
             throw error
         }
         for process in spawned { process.waitUntilExit() }
-        say(summary(results))
+        say(CoordinatorProgressLine.summary(results))
         say("results written to \(self.results)")
+        if let dashboard {
+            let reports = await dashboard.finish(results: results)
+            if let first = reports.first { say("reports written to \((first as NSString).deletingLastPathComponent)") }
+            await dashboard.stop()
+        }
         if !results.completed { throw ExitCode(1) }
     }
 
@@ -196,38 +207,6 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let session = try await CQLSession.connect(configuration, logger: logger)
         defer { Task { await session.close() } }
         for statement in ChatSchema.statements() { try await session.run(statement) }
-    }
-
-    func spawnLocalWorkers(port: Int, token: String?) throws -> [Process] {
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL
-        var processes: [Process] = []
-        for index in 1...localWorkers {
-            let process = Process()
-            process.executableURL = executable
-            process.arguments = ["worker", "--coordinator", "127.0.0.1:\(port)", "--id", "local-\(index)", "--log-level", logLevel]
-            var environment = ProcessInfo.processInfo.environment
-            if let token { environment["STAMPEDE_TOKEN"] = token }
-            process.environment = environment
-            try process.run()
-            processes.append(process)
-        }
-        return processes
-    }
-
-    func summary(_ results: DistributedResults) -> String {
-        var lines = [
-            "run \(results.runID): \(results.totalMessages) messages in \(String(format: "%.2f", results.totalTime)) s "
-                + "(\(Int(results.throughput)) msg/s) · p50 \(results.p50) ms · p95 \(results.p95) ms · p99 \(results.p99) ms "
-                + "· p99.9 \(results.p999) ms · max \(results.max) ms · stop: \(results.stopReason)",
-            "failures \(results.failures) · unknown outcomes \(results.unknownOutcomes) · retries \(results.retries)",
-        ]
-        for worker in results.workers {
-            lines.append(
-                "  \(worker.workerID) [\(worker.status)]: \(worker.totalMessages) messages, \(Int(worker.throughput)) msg/s, "
-                    + "\(worker.failures) failed")
-        }
-        if !results.lostWorkers.isEmpty { lines.append("lost workers: \(results.lostWorkers.joined(separator: ", "))") }
-        return lines.joined(separator: "\n")
     }
 
     /// Writes a line to standard output at once (unbuffered, so scripts and logs see progress live).

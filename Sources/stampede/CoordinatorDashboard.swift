@@ -35,7 +35,7 @@ final class CoordinatorDashboard: Sendable {
                 reportDirectory: reportDirectory, stampedeVersion: Stampede.version
             ).validated()
         } catch {
-            throw DemoError("dashboard: \(error)")
+            throw CommandLineError("dashboard: \(error)")
         }
         let source = FleetDashboardSource(coordinator: coordinator, version: Stampede.version)
         let server = DashboardServer(configuration: configuration, dataSource: source, logger: logger)
@@ -87,7 +87,7 @@ enum LocalWorkerProcesses {
                 try process.run()
             } catch {
                 for started in processes where started.isRunning { started.terminate() }
-                throw DemoError("cannot start worker process \(executable.path): \(error)")
+                throw CommandLineError("cannot start worker process \(executable.path): \(error)")
             }
             processes.append(process)
         }

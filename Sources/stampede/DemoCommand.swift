@@ -74,7 +74,7 @@ struct DemoCommand: AsyncParsableCommand {
         do {
             cluster = try await EmbeddedCQLCluster.start(EmbeddedCQLServerConfiguration(host: "127.0.0.1", port: cqlPort, nodes: nodes, summaryInterval: .seconds(3600)))
         } catch {
-            throw DemoError("cannot start the embedded cluster on port \(cqlPort): \(error) (is another server using it? try --cql-port)")
+            throw CommandLineError("cannot start the embedded cluster on port \(cqlPort): \(error) (is another server using it? try --cql-port)")
         }
         let contactPoints = cluster.endpoints.map { "\($0.host):\($0.port)" }
         detail("nodes: \(contactPoints.joined(separator: ", "))")
@@ -119,7 +119,7 @@ struct DemoCommand: AsyncParsableCommand {
         do {
             coordinator = try FleetCoordinator(configuration: coordinatorConfiguration, logger: logger)
         } catch {
-            throw DemoError("\(error)")
+            throw CommandLineError("\(error)")
         }
         step("coordinator on 127.0.0.1:\(coordinatorPort), run \(run.runID): \(messages) messages by \(workers) workers")
         let dashboard = try CoordinatorDashboard.start(coordinator: coordinator, port: webPort, reportDirectory: reportDirectory, logger: logger)
@@ -174,7 +174,7 @@ struct DemoCommand: AsyncParsableCommand {
 }
 
 /// An error of the demo, with a message that says what to do.
-struct DemoError: Error, CustomStringConvertible {
+struct CommandLineError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
 }

@@ -101,7 +101,7 @@ final class FleetProcessTests {
 
     func coordinatorArguments(port: Int, contact: String, runID: String, target: Int) -> [String] {
         [
-            "coordinator", "--bind", "127.0.0.1:\(port)", "--expect-workers", "4", "--target", "\(target)", "--chunk-size",
+            "coordinator", "--web-port", "0", "--bind", "127.0.0.1:\(port)", "--expect-workers", "4", "--target", "\(target)", "--chunk-size",
             "1000", "--concurrency", "16", "--contact-points", contact, "--journal-dir", "\(directory)/journal", "--results",
             "\(directory)/results.json", "--liveness-timeout", "2s", "--run-id", runID,
         ]
@@ -148,7 +148,7 @@ final class FleetProcessTests {
         let resumed = try launch(
             "resumed",
             [
-                "coordinator", "--bind", "127.0.0.1:\(port)", "--expect-workers", "2", "--resume", "proc-resume", "--contact-points",
+                "coordinator", "--web-port", "0", "--bind", "127.0.0.1:\(port)", "--expect-workers", "2", "--resume", "proc-resume", "--contact-points",
                 contact, "--journal-dir", "\(directory)/journal", "--results", "\(directory)/results.json",
             ])
         for index in 1...2 {
@@ -165,7 +165,7 @@ final class FleetProcessTests {
         let coordinator = try launch(
             "coordinator",
             [
-                "coordinator", "--bind", "127.0.0.1:\(port)", "--token", "s3cret", "--target", "10", "--no-schema",
+                "coordinator", "--web-port", "0", "--bind", "127.0.0.1:\(port)", "--token", "s3cret", "--target", "10", "--no-schema",
                 "--journal-dir", "\(directory)/journal", "--results", "\(directory)/results.json",
             ])
         let intruder = try launch(
