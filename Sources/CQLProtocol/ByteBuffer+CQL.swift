@@ -176,7 +176,7 @@ extension ByteBuffer {
     // MARK: [uuid] [inet] [consistency]
 
     public mutating func writeCQLUUID(_ uuid: UUID) {
-        writeBytes(uuid.cqlBytes)
+        uuid.writeCQLBytes(into: &self)
     }
 
     public mutating func readCQLUUID(_ what: @autoclosure () -> String = "[uuid]") throws -> UUID {

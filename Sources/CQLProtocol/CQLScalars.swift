@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// Consistency levels (spec section 3, `[consistency]`).
 public enum CQLConsistency: UInt16, Sendable, Hashable, CaseIterable, CustomStringConvertible {
@@ -61,6 +62,12 @@ extension UUID {
     public var cqlBytes: [UInt8] {
         let u = uuid
         return [u.0, u.1, u.2, u.3, u.4, u.5, u.6, u.7, u.8, u.9, u.10, u.11, u.12, u.13, u.14, u.15]
+    }
+
+    /// Writes the 16 bytes without building an array (the hot path of every uuid/timeuuid value).
+    @inlinable
+    public func writeCQLBytes(into buffer: inout ByteBuffer) {
+        withUnsafeBytes(of: uuid) { buffer.writeBytes($0) }
     }
 
     /// The version nibble (1 for time-based UUIDs).

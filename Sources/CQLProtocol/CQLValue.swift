@@ -139,12 +139,12 @@ extension CQLValue {
         case (.blob, .blob(let value)), (.custom, .blob(let value)):
             buffer.writeBytes(value)
         case (.uuid, .uuid(let value)):
-            buffer.writeBytes(value.cqlBytes)
+            value.writeCQLBytes(into: &buffer)
         case (.timeuuid, .uuid(let value)):
             guard value.cqlVersion == 1 else {
                 throw CQLProtocolError(.typeMismatch, "value for a timeuuid column is a version \(value.cqlVersion) UUID")
             }
-            buffer.writeBytes(value.cqlBytes)
+            value.writeCQLBytes(into: &buffer)
         case (.date, .date(let value)):
             buffer.writeInteger(value)
         case (.duration, .duration(let value)):

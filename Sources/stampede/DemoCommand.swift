@@ -5,6 +5,7 @@ import Fleet
 import Foundation
 import LoadEngine
 import Logging
+import NIOConcurrencyHelpers
 import Verification
 
 /// `stampede demo`: the whole mission on one machine — an embedded 3-node cluster, the chat schema and seed data,
@@ -46,6 +47,8 @@ struct DemoCommand: AsyncParsableCommand {
     var reportDirectory = "stampede-demo"
     @Flag(name: .customLong("no-verify"), help: "Skip reading the messages back.")
     var noVerify = false
+    @Flag(help: "Keep the dashboard (and the cluster) up after the run until Ctrl-C, to look around.")
+    var hold = false
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "warning"
 
@@ -164,9 +167,34 @@ struct DemoCommand: AsyncParsableCommand {
         step("reports")
         detail("results: \(resultsPath)")
         for path in reportFiles { detail(path) }
-        if let url = dashboard?.url { detail("the dashboard at \(url) closes now; the report above keeps its charts") }
+        if let url = dashboard?.url {
+            if hold {
+                detail("the dashboard stays at \(url); press Ctrl-C to finish")
+                await Self.waitForInterrupt()
+            } else {
+                detail("the dashboard at \(url) closes now (--hold keeps it open); the HTML report keeps its charts")
+            }
+        }
         await dashboard?.stop()
         return results.completed && verified ? 0 : 1
+    }
+
+    /// Returns when SIGINT or SIGTERM arrives.
+    static func waitForInterrupt() async {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let fired = NIOLockedValueBox(false)
+            let sources = [SIGINT, SIGTERM].map { DispatchSource.makeSignalSource(signal: $0, queue: .global()) }
+            for source in sources {
+                source.setEventHandler {
+                    guard fired.withLockedValue({ value in defer { value = true }; return !value }) else { return }
+                    sources.forEach { $0.cancel() }
+                    continuation.resume()
+                }
+                source.resume()
+            }
+        }
     }
 
     private func step(_ text: String) { print("==> \(text)") }

@@ -16,6 +16,9 @@ final class FleetDashboardSource: DashboardDataSource {
         var lastWorkerSample: [String: (operations: UInt64, at: ContinuousClock.Instant)] = [:]
         var workerRates: [String: Double] = [:]
         var results: [UInt8]?
+        /// The run's start and length, kept once it has ended (the live view only knows them while it runs).
+        var startedAt: Date?
+        var elapsed: Duration = .zero
     }
     private let state = NIOLockedValueBox(State())
 
@@ -27,15 +30,22 @@ final class FleetDashboardSource: DashboardDataSource {
     /// Keeps the final `distributed_results.json` so reports carry it verbatim.
     func finish(results: DistributedResults) {
         let bytes = try? JSONEncoder().encode(results)
-        state.withLockedValue { $0.results = bytes.map { Array($0) } }
+        state.withLockedValue { state in
+            state.results = bytes.map { Array($0) }
+            state.elapsed = .milliseconds(Int64(results.totalTime * 1000))
+        }
     }
 
     func snapshot() async -> RunSnapshot {
         let view = await coordinator.liveView()
         let now = ContinuousClock.now
         let currentSecond = Int(view.elapsed.components.seconds)
-        let (series, rates) = state.withLockedValue { state -> ([SecondSample], [String: Double]) in
-            state.series.update(perSecond: view.perSecond, currentSecond: currentSecond)
+        let (series, rates, startedAt, elapsed) = state.withLockedValue { state -> ([SecondSample], [String: Double], Date?, Duration) in
+            if view.startedAt != nil {
+                state.startedAt = view.startedAt
+                state.elapsed = max(state.elapsed, view.elapsed)
+            }
+            state.series.update(perSecond: view.perSecond, currentSecond: view.startedAt != nil ? currentSecond : Int(state.elapsed.components.seconds) + 1)
             for worker in view.workers {
                 let operations = worker.metrics.combined.operations
                 if let previous = state.lastWorkerSample[worker.id] {
@@ -48,7 +58,7 @@ final class FleetDashboardSource: DashboardDataSource {
                     state.lastWorkerSample[worker.id] = (operations, now)
                 }
             }
-            return (state.series.samples, state.workerRates)
+            return (state.series.samples, state.workerRates, state.startedAt, state.elapsed)
         }
         let runState: RunState
         switch view.progress.phase {
@@ -61,7 +71,7 @@ final class FleetDashboardSource: DashboardDataSource {
         let workers = view.workers.map { worker in
             WorkerStatus(
                 id: worker.id, host: worker.host, state: worker.state.rawValue, currentRPS: worker.state == .running ? rates[worker.id] ?? 0 : 0,
-                total: worker.metrics.combined.successes, failures: worker.metrics.combined.failures, cpu: worker.health["cpu"],
+                total: worker.metrics.combined.successes, failures: worker.metrics.combined.failures, cpu: worker.health["cpu_utilization"],
                 secondsSinceHeartbeat: worker.secondsSinceHeartbeat, joinedMidRun: false, wasLost: worker.wasLost)
         }
         let run = view.configuration
@@ -73,7 +83,7 @@ final class FleetDashboardSource: DashboardDataSource {
         }
         return RunSnapshot(
             runID: run.runID, state: runState, workload: run.workload, loadDescription: Self.describe(run),
-            startedAt: view.startedAt, elapsed: view.elapsed, target: run.target > 0 ? run.target : nil, plannedDuration: run.duration,
+            startedAt: startedAt, elapsed: elapsed, target: run.target > 0 ? run.target : nil, plannedDuration: run.duration,
             completed: view.progress.completed, users: run.users > 0 ? run.users : nil, rate: run.rate > 0 ? run.rate : nil,
             total: view.total, recent: view.perSecond[latestComplete] ?? MetricsSnapshot(), series: series, failures: failures,
             workers: workers,
