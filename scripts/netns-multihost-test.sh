@@ -46,7 +46,7 @@ command -v python3 >/dev/null || skip "needs python3"
 if [ "$NETWORK_ONLY" = 0 ]; then
 [ -n "$BIN" ] && [ -x "$BIN" ] || skip "no stampede binary: build it (swift build -c release --product stampede) or pass --binary"
 for sub in server coordinator worker verify; do
-    "$BIN" "$sub" --help 2>/dev/null | grep -q "USAGE: stampede $sub" || skip "$BIN has no '$sub' subcommand yet"
+    "$BIN" "$sub" --help 2>/dev/null | grep "USAGE: stampede $sub" >/dev/null || skip "$BIN has no '$sub' subcommand yet"
 done
 fi
 
@@ -222,7 +222,7 @@ fi
 
 log "starting the coordinator on $COORD_IP:5557 (target $TARGET) and 4 workers"
 WEB=()
-"$BIN" coordinator --help 2>/dev/null | grep -q -- "--web-port" && WEB=(--web-port 8089)
+"$BIN" coordinator --help 2>/dev/null | grep -- "--web-port" >/dev/null && WEB=(--web-port 8089)
 LINEBUF=()
 command -v stdbuf >/dev/null && LINEBUF=(stdbuf -oL)   # progress lines reach the log at once
 start coordinator coord "${LINEBUF[@]}" "$BIN" coordinator --bind "$COORD_IP:5557" "${WEB[@]}" --expect-workers 4 \
