@@ -88,6 +88,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var webAuth: String?
     @Option(name: .customLong("report-dir"), help: "Directory for the HTML/CSV/JSON/HDR reports of the run.")
     var reportDirectory = "reports"
+    @Flag(help: "After the run, read the messages back and check that every acknowledged one is there (chat workloads).")
+    var verify = false
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "notice"
 
@@ -195,6 +197,12 @@ struct CoordinatorCommand: AsyncParsableCommand {
             let reports = await dashboard.finish(results: results)
             if let first = reports.first { say("reports written to \((first as NSString).deletingLastPathComponent)") }
             await dashboard.stop()
+        }
+        if verify {
+            let run = configuration.run
+            var session = CQLSessionConfiguration(contactPoints: run.contactPoints)
+            if !run.username.isEmpty { session.connection.credentials = CQLCredentials(username: run.username, password: run.password) }
+            if !(try await RunVerification.verify(resultsFile: self.results, session: session)) { throw ExitCode(1) }
         }
         if !results.completed { throw ExitCode(1) }
     }

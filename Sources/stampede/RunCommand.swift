@@ -206,6 +206,8 @@ struct RunCommand: AsyncParsableCommand {
     var quiet = false
     @Flag(name: .customLong("dry-run"), help: "Answer every statement at once without a database: measures the generator's own cost.")
     var dryRun = false
+    @Flag(help: "After the run, read the messages back and check that every acknowledged one is there (chat workloads).")
+    var verify = false
 
     func run() async throws {
         let (configuration, total) = try load.engineConfiguration()
@@ -237,6 +239,10 @@ struct RunCommand: AsyncParsableCommand {
         print(ProgressFormatter().summaryTable(document))
         print("results written to \(results)")
         let code = RunExitCode.code(for: outcome)
+        if verify, !dryRun {
+            let passed = try await RunVerification.verify(resultsFile: results, session: try cluster.sessionConfiguration())
+            if !passed, code == RunExitCode.success { throw ExitCode(1) }
+        }
         if code != RunExitCode.success { throw ExitCode(code) }
     }
 
