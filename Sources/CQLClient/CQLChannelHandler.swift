@@ -33,6 +33,8 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Requests waiting because every stream id is taken.
     private var backlog: CircularBuffer<CQLOutboundRequest> = []
     private let maxBacklog: Int
+    /// How long a heartbeat may go unanswered before the connection is declared dead (the request timeout).
+    private let heartbeatTimeout: Duration
     let handshakePromise: EventLoopPromise<Void>
     private let onEvent: @Sendable (CQLEvent) -> Void
     private let onInFlightChange: (Int) -> Void
@@ -52,6 +54,7 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
         self.onInFlightChange = onInFlightChange
         self.pendingWrites = ByteBuffer()
         self.maxBacklog = max(configuration.maxInFlightRequests * 8, 1024)
+        self.heartbeatTimeout = configuration.requestTimeout
     }
 
     // MARK: Lifecycle
@@ -104,7 +107,7 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
                 self.closedError = CQLClientError(.connectionClosed, "connection to \(self.address) stopped answering heartbeats", host: self.address.description)
                 self.context?.close(promise: nil)
             }
-            enqueue(CQLOutboundRequest(request: .options, promise: promise, timeout: .seconds(10)))
+            enqueue(CQLOutboundRequest(request: .options, promise: promise, timeout: heartbeatTimeout))
         }
         context.fireUserInboundEventTriggered(event)
     }
