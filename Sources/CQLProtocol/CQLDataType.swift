@@ -11,7 +11,7 @@ public struct CQLUDTField: Sendable, Hashable {
 }
 
 /// A CQL column type, as carried by the native protocol's `[option]`.
-public indirect enum CQLDataType: Sendable, Hashable {
+public enum CQLDataType: Sendable, Hashable {
     case custom(String)
     case ascii
     case bigint
@@ -33,9 +33,9 @@ public indirect enum CQLDataType: Sendable, Hashable {
     case smallint
     case tinyint
     case duration
-    case list(CQLDataType)
-    case map(CQLDataType, CQLDataType)
-    case set(CQLDataType)
+    indirect case list(CQLDataType)
+    indirect case map(CQLDataType, CQLDataType)
+    indirect case set(CQLDataType)
     case udt(keyspace: String, name: String, fields: [CQLUDTField])
     case tuple([CQLDataType])
 

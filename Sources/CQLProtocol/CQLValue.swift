@@ -15,7 +15,7 @@ public struct CQLMapEntry: Sendable, Hashable {
 ///
 /// The case names the value's representation; the column type decides which wire form is used
 /// (`text` and `ascii` both use `.text`, `uuid` and `timeuuid` both use `.uuid`, `bigint` and `counter` both use `.bigint`).
-public indirect enum CQLValue: Sendable, Hashable {
+public enum CQLValue: Sendable, Hashable {
     case null
     /// "Leave this column unchanged" (protocol v4 and later).
     case unset
@@ -106,6 +106,21 @@ extension CQLValue {
 
     /// Writes the serialized bytes of this value without a length prefix.
     public func writeBody(as type: CQLDataType, into buffer: inout ByteBuffer) throws {
+        // Fast paths for the most common shapes (text and uuid columns), before the general pair switch.
+        switch self {
+        case .text(let string):
+            if case .varchar = type {
+                buffer.writeString(string)
+                return
+            }
+        case .uuid(let uuid):
+            if case .uuid = type {
+                uuid.writeCQLBytes(into: &buffer)
+                return
+            }
+        default:
+            break
+        }
         switch (type, self) {
         case (.boolean, .boolean(let value)):
             buffer.writeInteger(UInt8(value ? 1 : 0))
