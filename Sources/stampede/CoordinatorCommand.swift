@@ -119,11 +119,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .notice
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        CommandLogging.bootstrap(level: level)
         let logger = Logger(label: "stampede.coordinator")
         let address: (host: String, port: Int)
         do { address = try WorkerConfiguration.parseAddress(bind) } catch { throw ValidationError(error.description) }

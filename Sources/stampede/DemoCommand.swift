@@ -61,11 +61,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .warning
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        CommandLogging.bootstrap(level: level)
         let logger = Logger(label: "stampede.demo")
         try FileManager.default.createDirectory(atPath: reportDirectory, withIntermediateDirectories: true)
         let clock = ContinuousClock()

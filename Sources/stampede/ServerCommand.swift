@@ -52,11 +52,7 @@ struct ServerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        CommandLogging.bootstrap(level: level)
         let logger = Logger(label: "stampede.server")
         let configuration = EmbeddedCQLServerConfiguration(
             host: host, port: port, nodes: nodes, addressing: portPerNode ? .distinctPorts : .automatic, mode: mode,

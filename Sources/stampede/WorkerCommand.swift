@@ -60,11 +60,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .notice
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        CommandLogging.bootstrap(level: level)
         let logger = Logger(label: "stampede.worker")
         let address: (host: String, port: Int)
         do { address = try WorkerConfiguration.parseAddress(coordinator) } catch { throw ValidationError(error.description) }
