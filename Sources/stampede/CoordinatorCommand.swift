@@ -88,6 +88,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var webAuth: String?
     @Option(name: .customLong("report-dir"), help: "Directory for the HTML/CSV/JSON/HDR reports of the run.")
     var reportDirectory = "reports"
+    @Option(name: .customLong("web-linger"), help: "Keep the dashboard up this long after the run, e.g. 10s, so open pages show the end and reports can be downloaded.")
+    var webLinger = "5s"
     @Flag(help: "After the run, read the messages back and check that every acknowledged one is there (chat workloads).")
     var verify = false
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
@@ -192,6 +194,11 @@ struct CoordinatorCommand: AsyncParsableCommand {
         if let dashboard {
             let reports = await dashboard.finish(results: results)
             if let first = reports.first { say("reports written to \((first as NSString).deletingLastPathComponent)") }
+            let linger = try DurationParser.parse(webLinger, what: "--web-linger")
+            if linger > .zero {
+                say("the dashboard stays at \(dashboard.url) for \(webLinger)")
+                try? await Task.sleep(for: linger)
+            }
             await dashboard.stop()
         }
         if verify {
