@@ -121,7 +121,18 @@ final class CQLHostPool: Sendable {
     }
 
     private func connectionClosed(_ connection: CQLConnection) {
-        state.withLockedValue { $0.connections.removeAll { $0 === connection } }
+        let wentDown = state.withLockedValue { state -> Bool in
+            state.connections.removeAll { $0 === connection }
+            // Losing the last connection means the host stopped answering: plans skip it until a reconnect succeeds.
+            guard state.connections.isEmpty, state.isUp, !state.isShutdown else { return false }
+            state.isUp = false
+            upFlag.store(false, ordering: .relaxed)
+            return true
+        }
+        if wentDown {
+            logger.warning("host is down: every connection closed", metadata: ["host": "\(address)"])
+            onStateChange(address, false)
+        }
         logger.debug("connection closed", metadata: ["host": "\(address)"])
         scheduleReconnect(immediately: true)
     }

@@ -175,7 +175,12 @@ import Testing
                 let result = try await session.execute(insert, values: [.uuid(UUID()), .uuid(generator.next()), .text("y")], options: idempotent)
                 #expect(result.host?.description != contactPoints[1])
             }
-            #expect(session.hosts.first { $0.address.description == contactPoints[1] }?.isUp == false)
+            var markedDown = false
+            for _ in 0..<50 where !markedDown {
+                markedDown = session.hosts.first { $0.address.description == contactPoints[1] }?.isUp == false
+                if !markedDown { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(markedDown, "the stopped node is marked down")
 
             try await cluster.restartNode(1)
             var cameBack = false
