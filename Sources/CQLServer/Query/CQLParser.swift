@@ -406,16 +406,7 @@ struct CQLParser {
         try expectWord("set")
         var assignments: [Assignment] = []
         repeat { assignments.append(try assignment()) } while skipSymbol(",")
-        try expectWord("where")
-        let relations = try whereClause()
-        var exists = false
-        var conditions: [Relation] = []
-        if isWord("if") {
-            if try ifExists() { exists = true } else {
-                advance()
-                conditions = try whereClause()
-            }
-        }
+        let (relations, exists, conditions) = try whereAndConditions()
         return .update(
             UpdateStatement(table: table, options: options, assignments: assignments, relations: relations, ifExists: exists, conditions: conditions))
     }
@@ -463,16 +454,7 @@ struct CQLParser {
         try expectWord("from")
         let table = try qualifiedName()
         let options = try usingClause(allowTTL: false)
-        try expectWord("where")
-        let relations = try whereClause()
-        var exists = false
-        var conditions: [Relation] = []
-        if isWord("if") {
-            if try ifExists() { exists = true } else {
-                advance()
-                conditions = try whereClause()
-            }
-        }
+        let (relations, exists, conditions) = try whereAndConditions()
         return .delete(
             DeleteStatement(table: table, columns: columns, timestamp: options.timestamp, relations: relations, ifExists: exists, conditions: conditions))
     }
@@ -579,6 +561,21 @@ struct CQLParser {
         case .writetime(let name, _): return .writetime(name, alias: alias)
         case .ttl(let name, _): return .ttl(name, alias: alias)
         }
+    }
+
+    /// `WHERE relations [IF EXISTS | IF conditions]`, the tail shared by UPDATE and DELETE.
+    private mutating func whereAndConditions() throws(CQLServerError) -> (relations: [Relation], ifExists: Bool, conditions: [Relation]) {
+        try expectWord("where")
+        let relations = try whereClause()
+        var exists = false
+        var conditions: [Relation] = []
+        if isWord("if") {
+            if try ifExists() { exists = true } else {
+                advance()
+                conditions = try whereClause()
+            }
+        }
+        return (relations, exists, conditions)
     }
 
     private mutating func whereClause() throws(CQLServerError) -> [Relation] {
