@@ -710,6 +710,12 @@ public nonisolated struct Stampede_Fleet_V1_RunConfig: @unchecked Sendable {
     set {_uniqueStorage()._runEpochMillis = newValue}
   }
 
+  /// Chat workloads: draw senders and conversations from the seeded rows (`stampede seed`) when present.
+  public var seededRows: Bool {
+    get {_storage._seededRows}
+    set {_uniqueStorage()._seededRows = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2001,7 +2007,7 @@ nonisolated extension Stampede_Fleet_V1_Assignment: SwiftProtobuf.Message, Swift
 
 nonisolated extension Stampede_Fleet_V1_RunConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RunConfig"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}workload\0\u{3}profile_yaml\0\u{3}contact_points\0\u{1}keyspace\0\u{1}consistency\0\u{1}username\0\u{1}password\0\u{1}tls\0\u{1}target\0\u{3}chunk_size\0\u{3}duration_nanos\0\u{1}model\0\u{1}concurrency\0\u{1}options\0\u{3}run_epoch_millis\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}workload\0\u{3}profile_yaml\0\u{3}contact_points\0\u{1}keyspace\0\u{1}consistency\0\u{1}username\0\u{1}password\0\u{1}tls\0\u{1}target\0\u{3}chunk_size\0\u{3}duration_nanos\0\u{1}model\0\u{1}concurrency\0\u{1}options\0\u{3}run_epoch_millis\0\u{3}seeded_rows\0")
 
   fileprivate class _StorageClass {
     var _runID: String = String()
@@ -2020,6 +2026,7 @@ nonisolated extension Stampede_Fleet_V1_RunConfig: SwiftProtobuf.Message, SwiftP
     var _concurrency: UInt32 = 0
     var _options: Dictionary<String,String> = [:]
     var _runEpochMillis: Int64 = 0
+    var _seededRows: Bool = false
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -2046,6 +2053,7 @@ nonisolated extension Stampede_Fleet_V1_RunConfig: SwiftProtobuf.Message, SwiftP
       _concurrency = source._concurrency
       _options = source._options
       _runEpochMillis = source._runEpochMillis
+      _seededRows = source._seededRows
     }
   }
 
@@ -2080,6 +2088,7 @@ nonisolated extension Stampede_Fleet_V1_RunConfig: SwiftProtobuf.Message, SwiftP
         case 14: try { try decoder.decodeSingularUInt32Field(value: &_storage._concurrency) }()
         case 15: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._options) }()
         case 16: try { try decoder.decodeSingularInt64Field(value: &_storage._runEpochMillis) }()
+        case 17: try { try decoder.decodeSingularBoolField(value: &_storage._seededRows) }()
         default: break
         }
       }
@@ -2140,6 +2149,9 @@ nonisolated extension Stampede_Fleet_V1_RunConfig: SwiftProtobuf.Message, SwiftP
       if _storage._runEpochMillis != 0 {
         try visitor.visitSingularInt64Field(value: _storage._runEpochMillis, fieldNumber: 16)
       }
+      if _storage._seededRows != false {
+        try visitor.visitSingularBoolField(value: _storage._seededRows, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -2165,6 +2177,7 @@ nonisolated extension Stampede_Fleet_V1_RunConfig: SwiftProtobuf.Message, SwiftP
         if _storage._concurrency != rhs_storage._concurrency {return false}
         if _storage._options != rhs_storage._options {return false}
         if _storage._runEpochMillis != rhs_storage._runEpochMillis {return false}
+        if _storage._seededRows != rhs_storage._seededRows {return false}
         return true
       }
       if !storagesAreEqual {return false}
