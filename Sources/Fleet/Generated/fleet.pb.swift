@@ -305,6 +305,28 @@ public nonisolated struct Stampede_Fleet_V1_OperationStats: Sendable {
   /// Extra attempts made after a retryable failure.
   public var retries: UInt64 = 0
 
+  /// Failed attempts by kind and message (bounded on the worker: at most 20 distinct messages per interval, each
+  /// truncated to 200 characters; the rest are counted under the message "(other messages)").
+  public var errorMessages: [Stampede_Fleet_V1_ErrorMessageCount] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Failed attempts of one operation with one error kind and message.
+public nonisolated struct Stampede_Fleet_V1_ErrorMessageCount: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// timeout, unavailable, overloaded or other.
+  public var kind: String = String()
+
+  public var message: String = String()
+
+  public var count: UInt64 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -885,9 +907,23 @@ public nonisolated struct Stampede_Fleet_V1_ShareUpdate: Sendable {
 
   public var effectiveAtCoordinatorUnixNanos: Int64 = 0
 
+  /// The multiplier the worker applies to the users / rate plan of its `RunConfig`: its share of the run's current
+  /// total divided by the configured total. Differs from `fraction` once the operator changed the total mid-run
+  /// (the dashboard's edit); absent from older coordinators (use `fraction`).
+  public var planScale: Double {
+    get {_planScale ?? 0}
+    set {_planScale = newValue}
+  }
+  /// Returns true if `planScale` has been explicitly set.
+  public var hasPlanScale: Bool {self._planScale != nil}
+  /// Clears the value of `planScale`. Subsequent reads from it will return its default value.
+  public mutating func clearPlanScale() {self._planScale = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _planScale: Double? = nil
 }
 
 /// Stats sequences received (duplicates included); the worker forgets them.
@@ -988,6 +1024,11 @@ public nonisolated struct Stampede_Fleet_V1_Finished: Sendable {
   public var success: Bool = false
 
   public var message: String = String()
+
+  /// An interactive coordinator (`--keep-workers`, the dashboard's "new run") keeps this worker for its next run: the
+  /// worker forgets the finished run, stays connected and idle, and waits for the next `Assignment`. A coordinator
+  /// shutting down sends `Finished` without it to idle workers, which then exit.
+  public var stayConnected: Bool = false
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1472,7 +1513,7 @@ nonisolated extension Stampede_Fleet_V1_IntervalStats: SwiftProtobuf.Message, Sw
 
 nonisolated extension Stampede_Fleet_V1_OperationStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".OperationStats"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}operation\0\u{1}acknowledged\0\u{1}failed\0\u{1}unknown\0\u{3}errors_by_kind\0\u{3}latency_histogram\0\u{1}retries\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}operation\0\u{1}acknowledged\0\u{1}failed\0\u{1}unknown\0\u{3}errors_by_kind\0\u{3}latency_histogram\0\u{1}retries\0\u{3}error_messages\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1487,6 +1528,7 @@ nonisolated extension Stampede_Fleet_V1_OperationStats: SwiftProtobuf.Message, S
       case 5: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufUInt64>.self, value: &self.errorsByKind) }()
       case 6: try { try decoder.decodeSingularBytesField(value: &self.latencyHistogram) }()
       case 7: try { try decoder.decodeSingularUInt64Field(value: &self.retries) }()
+      case 8: try { try decoder.decodeRepeatedMessageField(value: &self.errorMessages) }()
       default: break
       }
     }
@@ -1514,6 +1556,9 @@ nonisolated extension Stampede_Fleet_V1_OperationStats: SwiftProtobuf.Message, S
     if self.retries != 0 {
       try visitor.visitSingularUInt64Field(value: self.retries, fieldNumber: 7)
     }
+    if !self.errorMessages.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.errorMessages, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1525,6 +1570,47 @@ nonisolated extension Stampede_Fleet_V1_OperationStats: SwiftProtobuf.Message, S
     if lhs.errorsByKind != rhs.errorsByKind {return false}
     if lhs.latencyHistogram != rhs.latencyHistogram {return false}
     if lhs.retries != rhs.retries {return false}
+    if lhs.errorMessages != rhs.errorMessages {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Stampede_Fleet_V1_ErrorMessageCount: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ErrorMessageCount"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}kind\0\u{1}message\0\u{1}count\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      case 3: try { try decoder.decodeSingularUInt64Field(value: &self.count) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 1)
+    }
+    if !self.message.isEmpty {
+      try visitor.visitSingularStringField(value: self.message, fieldNumber: 2)
+    }
+    if self.count != 0 {
+      try visitor.visitSingularUInt64Field(value: self.count, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Stampede_Fleet_V1_ErrorMessageCount, rhs: Stampede_Fleet_V1_ErrorMessageCount) -> Bool {
+    if lhs.kind != rhs.kind {return false}
+    if lhs.message != rhs.message {return false}
+    if lhs.count != rhs.count {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2413,7 +2499,7 @@ nonisolated extension Stampede_Fleet_V1_ChunkRevoke: SwiftProtobuf.Message, Swif
 
 nonisolated extension Stampede_Fleet_V1_ShareUpdate: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ShareUpdate"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}users\0\u{3}rate_per_second\0\u{1}fraction\0\u{3}effective_at_coordinator_unix_nanos\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}users\0\u{3}rate_per_second\0\u{1}fraction\0\u{3}effective_at_coordinator_unix_nanos\0\u{3}plan_scale\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2425,12 +2511,17 @@ nonisolated extension Stampede_Fleet_V1_ShareUpdate: SwiftProtobuf.Message, Swif
       case 2: try { try decoder.decodeSingularDoubleField(value: &self.ratePerSecond) }()
       case 3: try { try decoder.decodeSingularDoubleField(value: &self.fraction) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.effectiveAtCoordinatorUnixNanos) }()
+      case 5: try { try decoder.decodeSingularDoubleField(value: &self._planScale) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.users.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.users, fieldNumber: 1)
     }
@@ -2443,6 +2534,9 @@ nonisolated extension Stampede_Fleet_V1_ShareUpdate: SwiftProtobuf.Message, Swif
     if self.effectiveAtCoordinatorUnixNanos != 0 {
       try visitor.visitSingularInt64Field(value: self.effectiveAtCoordinatorUnixNanos, fieldNumber: 4)
     }
+    try { if let v = self._planScale {
+      try visitor.visitSingularDoubleField(value: v, fieldNumber: 5)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2451,6 +2545,7 @@ nonisolated extension Stampede_Fleet_V1_ShareUpdate: SwiftProtobuf.Message, Swif
     if lhs.ratePerSecond != rhs.ratePerSecond {return false}
     if lhs.fraction != rhs.fraction {return false}
     if lhs.effectiveAtCoordinatorUnixNanos != rhs.effectiveAtCoordinatorUnixNanos {return false}
+    if lhs._planScale != rhs._planScale {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2557,7 +2652,7 @@ nonisolated extension Stampede_Fleet_V1_CoordinatorHeartbeat: SwiftProtobuf.Mess
 
 nonisolated extension Stampede_Fleet_V1_Finished: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Finished"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}success\0\u{1}message\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}success\0\u{1}message\0\u{3}stay_connected\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2567,6 +2662,7 @@ nonisolated extension Stampede_Fleet_V1_Finished: SwiftProtobuf.Message, SwiftPr
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularBoolField(value: &self.success) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.stayConnected) }()
       default: break
       }
     }
@@ -2579,12 +2675,16 @@ nonisolated extension Stampede_Fleet_V1_Finished: SwiftProtobuf.Message, SwiftPr
     if !self.message.isEmpty {
       try visitor.visitSingularStringField(value: self.message, fieldNumber: 2)
     }
+    if self.stayConnected != false {
+      try visitor.visitSingularBoolField(value: self.stayConnected, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Stampede_Fleet_V1_Finished, rhs: Stampede_Fleet_V1_Finished) -> Bool {
     if lhs.success != rhs.success {return false}
     if lhs.message != rhs.message {return false}
+    if lhs.stayConnected != rhs.stayConnected {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
