@@ -235,6 +235,13 @@ public nonisolated struct Stampede_Fleet_V1_ChunkCompleted: Sendable {
 
   public var unknown: UInt64 = 0
 
+  /// The chunk's indexes given up with an unknown outcome, as flattened half-open ranges: first0, end0, first1, end1...
+  /// (`stampede verify` uses them to tell lost writes from unacknowledged ones).
+  public var unknownRanges: [UInt64] = []
+
+  /// The chunk's indexes that definitely failed (the server refused them), as flattened half-open ranges.
+  public var failedRanges: [UInt64] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1388,7 +1395,7 @@ nonisolated extension Stampede_Fleet_V1_ChunkRequest: SwiftProtobuf.Message, Swi
 
 nonisolated extension Stampede_Fleet_V1_ChunkCompleted: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ChunkCompleted"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}chunk_id\0\u{3}lease_epoch\0\u{1}acknowledged\0\u{1}failed\0\u{1}unknown\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}chunk_id\0\u{3}lease_epoch\0\u{1}acknowledged\0\u{1}failed\0\u{1}unknown\0\u{3}unknown_ranges\0\u{3}failed_ranges\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1401,6 +1408,8 @@ nonisolated extension Stampede_Fleet_V1_ChunkCompleted: SwiftProtobuf.Message, S
       case 3: try { try decoder.decodeSingularUInt64Field(value: &self.acknowledged) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.failed) }()
       case 5: try { try decoder.decodeSingularUInt64Field(value: &self.unknown) }()
+      case 6: try { try decoder.decodeRepeatedUInt64Field(value: &self.unknownRanges) }()
+      case 7: try { try decoder.decodeRepeatedUInt64Field(value: &self.failedRanges) }()
       default: break
       }
     }
@@ -1422,6 +1431,12 @@ nonisolated extension Stampede_Fleet_V1_ChunkCompleted: SwiftProtobuf.Message, S
     if self.unknown != 0 {
       try visitor.visitSingularUInt64Field(value: self.unknown, fieldNumber: 5)
     }
+    if !self.unknownRanges.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.unknownRanges, fieldNumber: 6)
+    }
+    if !self.failedRanges.isEmpty {
+      try visitor.visitPackedUInt64Field(value: self.failedRanges, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1431,6 +1446,8 @@ nonisolated extension Stampede_Fleet_V1_ChunkCompleted: SwiftProtobuf.Message, S
     if lhs.acknowledged != rhs.acknowledged {return false}
     if lhs.failed != rhs.failed {return false}
     if lhs.unknown != rhs.unknown {return false}
+    if lhs.unknownRanges != rhs.unknownRanges {return false}
+    if lhs.failedRanges != rhs.failedRanges {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
