@@ -13,6 +13,9 @@ ARG SWIFT_IMAGE=swift:6.3-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 FROM ${SWIFT_IMAGE} AS build
+# Debian package versions are not pinned (hadolint DL3008): the base image's release pins them, and a pinned
+# version disappears from the archive at the next point release, breaking the build.
+# hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends liblz4-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
@@ -30,6 +33,7 @@ RUN swift build -c release --product stampede --static-swift-stdlib \
  && strip /staging/stampede
 
 FROM ${RUNTIME_IMAGE} AS runtime
+# hadolint ignore=DL3008
 RUN apt-get update \
  && apt-get install -y --no-install-recommends liblz4-1 libstdc++6 ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/* \
