@@ -82,6 +82,18 @@ actor CoordinatorState {
     private var finishedWaiters: [UInt64: CheckedContinuation<DistributedResults?, Never>] = [:]
     private var nextWaiter: UInt64 = 0
     private var startRequested = false
+    /// The current run's thresholds (checked at start-up), evaluated on the merged statistics (`abort-on-fail`: as
+    /// they arrive). Read from `configuration.run`, so a next run of an interactive coordinator brings its own.
+    private var thresholds: [Threshold] { (try? configuration.run.parsedThresholds()) ?? [] }
+    private var lastThresholdCheck: ContinuousClock.Instant = .now
+    /// Whole seconds into the run at which a late worker (per run, worker id and process instance) started.
+    private var joinOffsets: [String: Int] = [:]
+
+    private func joinKey(_ worker: String, instance: String) -> String {
+        "\(configuration.run.runID)/\(worker)/\(instance)"
+    }
+    /// The threshold whose failure stopped the run (abort-on-fail), for the stop message.
+    private var failedThreshold: ThresholdResult?
 
     init(configuration: CoordinatorConfiguration, logger: Logger) throws(FleetError) {
         var configuration = configuration
@@ -107,6 +119,7 @@ actor CoordinatorState {
         if configuration.run.runEpochMillis == 0 { configuration.run.runEpochMillis = wallClockNanos() / 1_000_000 }
         self.configuration = configuration
         self.logger = logger
+        _ = try configuration.run.parsedThresholds()
         registry = WorkerRegistry(livenessTimeout: configuration.livenessTimeout)
         let run = configuration.run
         if var replay, let journalPath {
@@ -173,6 +186,14 @@ actor CoordinatorState {
         if phase == .finished {
             return refuse(.runFinished, "run \(configuration.run.runID) has finished")
         }
+        if let duplicate = liveSession(of: id, now: now), duplicate.instance != request.instance {
+            // Another process uses this id and is still heartbeating on its open stream. (The same process
+            // reconnecting after a network blip presents the same instance and takes its place back below.)
+            return refuse(
+                .duplicateWorkerID,
+                "worker id \(id) is already connected from host \(duplicate.host.isEmpty ? "?" : duplicate.host); "
+                    + "give every worker its own --id")
+        }
         let running: Bool
         switch phase {
         case .running, .stopping: running = true
@@ -233,6 +254,15 @@ actor CoordinatorState {
         return .accepted(session: session, outbox: stream)
     }
 
+    /// The open session of `id` if its worker is live and was heard from recently (it is heartbeating).
+    private func liveSession(of id: String, now: ContinuousClock.Instant) -> Session? {
+        guard let session = sessions[id], let worker = registry.workers[id], registry.isCurrent(id, session: session.session)
+        else { return nil }
+        guard worker.state == .registered || worker.state == .running else { return nil }
+        let window = max(configuration.heartbeatInterval * 2, configuration.livenessTimeout / 2)
+        return now - worker.lastHeard <= window ? session : nil
+    }
+
     private func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8)
         let y = Array(b.utf8)
@@ -268,7 +298,9 @@ actor CoordinatorState {
             serve(worker)
         case .chunkCompleted(let completed):
             try chunkCompleted(completed, worker: worker)
-        case .intervalStats(let wire):
+        case .intervalStats(var wire):
+            // A worker that joined late counts seconds from its own start: put them on the run's timeline.
+            wire.second += Int64(joinOffsets[joinKey(worker, instance: sessions[worker]?.instance ?? "")] ?? 0)
             let interval = try WorkerInterval(wire: wire)
             let instance = sessions[worker]?.instance ?? ""
             if stats.ingest(interval, from: worker, instance: instance) == .accepted {
@@ -385,7 +417,19 @@ actor CoordinatorState {
     private func assign(_ worker: String, startAtCoordinatorNanos: Int64) {
         guard var state = sessions[worker] else { return }
         var assignment = Stampede_Fleet_V1_Assignment()
-        assignment.config = configuration.run.wire
+        var startAtCoordinatorNanos = startAtCoordinatorNanos
+        var run = configuration.run
+        if case .running(let runStart, _) = phase, startAtCoordinatorNanos > runStart {
+            // Joining a running run: start on a whole second of the run's timeline with the stages and duration that
+            // remain, so this worker's load and per-second statistics line up with the others' (the coordinator's
+            // clock decides where the run is, not the worker's own start).
+            let key = joinKey(worker, instance: state.instance)
+            let offset = joinOffsets[key] ?? Int((startAtCoordinatorNanos - runStart + 999_999_999) / 1_000_000_000)
+            joinOffsets[key] = offset
+            startAtCoordinatorNanos = runStart + Int64(offset) * 1_000_000_000
+            run = run.joining(after: .seconds(offset))
+        }
+        assignment.config = run.wire
         let barrier = StartBarrier(startAtCoordinatorNanos: startAtCoordinatorNanos)
         assignment.startAtCoordinatorUnixNanos = startAtCoordinatorNanos
         assignment.startAtWorkerUnixNanos = barrier.startOnWorker(offsetNanos: state.clock.offsetNanos)
@@ -443,11 +487,33 @@ actor CoordinatorState {
             let stagesEnd = configuration.run.stages.isEmpty ? nil : configuration.run.stages.reduce(Duration.zero) { $0 + $1.duration }
             if let duration = configuration.run.duration ?? stagesEnd, now - startInstant >= duration {
                 beginStop(reason: "duration-elapsed")
+            } else if configuration.run.abortOnThresholdFailure, now - lastThresholdCheck >= .milliseconds(500) {
+                lastThresholdCheck = now
+                checkThresholdsForAbort(elapsed: now - startInstant)
             }
         case .stopping, .finished:
             break
         }
         checkFinished()
+    }
+
+    /// Abort-on-fail: stops the whole run when a threshold fails on the statistics merged so far. Throughput
+    /// thresholds are judged only at the end (a run ramping up is below its target rate at first).
+    private func checkThresholdsForAbort(elapsed: Duration) {
+        guard !thresholds.isEmpty, stats.total.combined.operations > 0 else { return }
+        let seconds = max(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18, 0.001)
+        for threshold in thresholds {
+            if case .throughput = threshold.metric { continue }
+            let result = threshold.evaluate(stats.total, elapsedSeconds: seconds)
+            if !result.passed {
+                failedThreshold = result
+                logger.warning(
+                    "threshold failed; stopping every worker",
+                    metadata: ["threshold": "\(result.expression)", "observed": "\(result.observedText)"])
+                beginStop(reason: "threshold-failed")
+                return
+            }
+        }
     }
 
     private func workerLost(_ worker: String) {
@@ -509,9 +575,13 @@ actor CoordinatorState {
         case "target-reached": stop.reason = .targetReached
         case "duration-elapsed": stop.reason = .durationElapsed
         case "operator": stop.reason = .operator
+        case "threshold-failed": stop.reason = .thresholdFailed
         default: stop.reason = .coordinatorShutdown
         }
         stop.message = "run \(configuration.run.runID) is stopping: \(reason)"
+        if let failedThreshold, reason == "threshold-failed" {
+            stop.message += " (\(failedThreshold.expression), observed \(failedThreshold.observedText))"
+        }
         return stop
     }
 
@@ -603,7 +673,8 @@ actor CoordinatorState {
                     max: DistributedResults.millis(metrics.latency.maxMicros)))
         }
         let totalMessages = ledger?.acknowledgedMessages ?? combined.successes
-        return DistributedResults(
+        let verdicts = thresholds.map { $0.evaluate(stats.total, elapsedSeconds: totalTime) }
+        var results = DistributedResults(
             runID: run.runID, runEpochMillis: run.runEpochMillis, workload: run.workload, model: run.model.rawValue, target: run.target,
             totalMessages: totalMessages, totalTime: totalTime, throughput: Double(totalMessages) / totalTime,
             p50: DistributedResults.millis(combined.latency.valueAtPercentile(50)),
@@ -615,6 +686,9 @@ actor CoordinatorState {
             errorsByKind: errors, operations: combined.operations, completed: ledger?.isComplete ?? true,
             stopReason: stopReason, workers: workers, lostWorkers: lost, perSecond: perSecond,
             configuration: run.journaled)
+        results.thresholds = verdicts
+        results.thresholdsPassed = verdicts.allSatisfy(\.passed) && stopReason != "threshold-failed"
+        return results
     }
 
     /// A worker's status in the results: finished, lost, or from before a coordinator restart (`--resume`).

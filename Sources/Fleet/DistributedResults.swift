@@ -71,12 +71,17 @@ public struct DistributedResults: Sendable, Codable, Equatable {
     public var lostWorkers: [String]
     public var perSecond: [Second]
     public var configuration: FleetRunConfiguration
+    /// The run's thresholds, evaluated by the coordinator on the merged statistics of every worker.
+    public var thresholds: [ThresholdResult] = []
+    /// False when a threshold failed (true when all passed or there were none).
+    public var thresholdsPassed = true
 
     enum CodingKeys: String, CodingKey {
         case runID = "run_id", runEpochMillis = "run_epoch_millis", workload, model, target, totalMessages = "total_messages", totalTime = "total_time"
         case throughput, p50, p95, p99, p999 = "p99_9", max, failures, unknownOutcomes = "unknown_outcomes", retries
         case dropped, errorsByKind = "errors_by_kind", operations, completed, stopReason = "stop_reason", workers
         case lostWorkers = "lost_workers", perSecond = "per_second", configuration
+        case thresholds, thresholdsPassed = "thresholds_passed"
     }
 
     /// The document as pretty-printed JSON.

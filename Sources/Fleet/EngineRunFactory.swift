@@ -43,15 +43,36 @@ public struct EngineRunFactory: FleetRunFactory {
         return engine
     }
 
-    public func makeRun(for assignment: WorkerAssignment, source: any WorkSource) async throws -> any FleetRun {
-        let run = assignment.configuration
+    /// The workload of a run: its custom profile when it carries one, else the built-in chat workload (with the
+    /// dataset options and seeded rows the coordinator handed out).
+    public static func workload(for run: FleetRunConfiguration) throws -> any Workload {
+        let identity = RunIdentity(id: run.runID, epochMillis: run.runEpochMillis)
+        if let profile = try run.profile() {
+            return ProfileWorkload(profile: profile, run: identity)
+        }
         guard let mix = ChatWorkload.Mix(rawValue: run.workload) else {
-            throw FleetError(
-                .workload, "workload '\(run.workload)' is not built in (chat-write, chat-mixed); custom profiles are not distributed yet")
+            throw FleetError(.workload, "workload '\(run.workload)' is not built in (chat-write, chat-mixed) and no profile was sent")
         }
         var options = ChatWorkload.Options()
         options.consistency = try Self.consistency(named: run.consistency)
-        let workload = ChatWorkload(mix: mix, run: RunIdentity(id: run.runID, epochMillis: run.runEpochMillis), options: options)
+        options.useSeededRows = run.seededRows
+        func integer(_ key: String) throws -> Int? {
+            guard let text = run.options[key] else { return nil }
+            guard let value = Int(text), value > 0 else {
+                throw FleetError(.invalidConfiguration, "option \(key)=\(text) must be a positive integer")
+            }
+            return value
+        }
+        if let users = try integer("senders") { options.users = users }
+        if let conversations = try integer("conversations") { options.conversations = conversations }
+        if let members = try integer("members_per_conversation") { options.membersPerConversation = members }
+        if let vietnamese = run.options["vietnamese"] { options.vietnamese = vietnamese == "true" }
+        return ChatWorkload(mix: mix, run: identity, options: options)
+    }
+
+    public func makeRun(for assignment: WorkerAssignment, source: any WorkSource) async throws -> any FleetRun {
+        let run = assignment.configuration
+        let workload = try Self.workload(for: run)
         var session = CQLSessionConfiguration(contactPoints: run.contactPoints, keyspace: run.keyspace.isEmpty ? nil : run.keyspace)
         session.retryPolicy = CQLRetryPolicy(maxRetries: 0)
         if !run.username.isEmpty {

@@ -40,8 +40,16 @@ public struct FleetRunConfiguration: Sendable, Hashable, Codable {
     public var stages: [Stage]
     /// Operations in flight per worker (fixed-total) or the open model's in-flight bound.
     public var concurrency: Int
-    /// Extra load engine options passed through unchanged.
+    /// Extra load engine options passed through unchanged; chat workloads read `senders`, `conversations`,
+    /// `members_per_conversation` and `vietnamese` from it (the dataset of `stampede run`).
     public var options: [String: String]
+    /// Chat workloads: draw senders and conversations from seeded rows (`stampede seed`) when present.
+    public var seededRows: Bool
+    /// Pass/fail criteria of the whole run (`p99<100ms`, `errors<0.1%`), evaluated by the coordinator on the merged
+    /// statistics of every worker. Kept as written; parsed with `LoadEngine.Threshold`.
+    public var thresholds: [String]
+    /// Stop every worker as soon as a threshold fails (evaluated on the merged statistics as they arrive).
+    public var abortOnThresholdFailure: Bool
 
     public init(
         runID: String, runEpochMillis: Int64 = 0, workload: String = "chat-write", profileYAML: String = "", contactPoints: [String] = ["127.0.0.1:9042"],
@@ -49,7 +57,7 @@ public struct FleetRunConfiguration: Sendable, Hashable, Codable {
         tls: Bool = false, model: Model = .fixedTotal, target: UInt64 = 0, chunkSize: UInt64 = 1000, duration: Duration? = nil,
         users: Int = 0, spawnRate: Double = 0, rate: Double = 0, thinkTime: String = "", stages: [Stage] = [],
         concurrency: Int = 64,
-        options: [String: String] = [:]
+        options: [String: String] = [:], seededRows: Bool = false, thresholds: [String] = [], abortOnThresholdFailure: Bool = false
     ) {
         self.runID = runID
         self.runEpochMillis = runEpochMillis
@@ -72,6 +80,9 @@ public struct FleetRunConfiguration: Sendable, Hashable, Codable {
         self.stages = stages
         self.concurrency = concurrency
         self.options = options
+        self.seededRows = seededRows
+        self.thresholds = thresholds
+        self.abortOnThresholdFailure = abortOnThresholdFailure
     }
 
     /// Checks the configuration once at start-up.
@@ -96,6 +107,98 @@ public struct FleetRunConfiguration: Sendable, Hashable, Codable {
         if model != .fixedTotal, duration == nil, stages.isEmpty {
             throw FleetError(.invalidConfiguration, "a rate or user run needs a --duration or --stage list")
         }
+        _ = try parsedThresholds()
+        if abortOnThresholdFailure, thresholds.isEmpty {
+            throw FleetError(.invalidConfiguration, "--abort-on-fail needs at least one --threshold")
+        }
+        if !profileYAML.isEmpty { _ = try profile() }
+    }
+
+    /// The thresholds, parsed.
+    public func parsedThresholds() throws(FleetError) -> [Threshold] {
+        var parsed: [Threshold] = []
+        for text in thresholds {
+            do { parsed.append(try Threshold(parsing: text)) } catch {
+                throw FleetError(.invalidConfiguration, error.description)
+            }
+        }
+        return parsed
+    }
+
+    /// The custom workload profile carried in `profileYAML` (nil for built-in workloads). Errors name the profile
+    /// (`workload` holds the file it was read from) and the line.
+    public func profile() throws(FleetError) -> WorkloadProfile? {
+        guard !profileYAML.isEmpty else { return nil }
+        do {
+            return try WorkloadProfileParser.parse(profileYAML, file: workload)
+        } catch {
+            throw FleetError(.workload, "invalid workload profile: \(error.description)")
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case runID, runEpochMillis, workload, profileYAML, contactPoints, keyspace, consistency, username, password, tls
+        case model, target, chunkSize, duration, users, spawnRate, rate, thinkTime, stages, concurrency, options
+        case seededRows = "seeded_rows", thresholds, abortOnThresholdFailure = "abort_on_fail"
+    }
+
+    /// Decodes journals and results documents; fields added later (seeded rows, thresholds) default when absent.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        runID = try c.decode(String.self, forKey: .runID)
+        runEpochMillis = try c.decode(Int64.self, forKey: .runEpochMillis)
+        workload = try c.decode(String.self, forKey: .workload)
+        profileYAML = try c.decode(String.self, forKey: .profileYAML)
+        contactPoints = try c.decode([String].self, forKey: .contactPoints)
+        keyspace = try c.decode(String.self, forKey: .keyspace)
+        consistency = try c.decode(String.self, forKey: .consistency)
+        username = try c.decode(String.self, forKey: .username)
+        password = try c.decode(String.self, forKey: .password)
+        tls = try c.decode(Bool.self, forKey: .tls)
+        model = try c.decode(Model.self, forKey: .model)
+        target = try c.decode(UInt64.self, forKey: .target)
+        chunkSize = try c.decode(UInt64.self, forKey: .chunkSize)
+        duration = try c.decodeIfPresent(Duration.self, forKey: .duration)
+        users = try c.decode(Int.self, forKey: .users)
+        spawnRate = try c.decode(Double.self, forKey: .spawnRate)
+        rate = try c.decode(Double.self, forKey: .rate)
+        thinkTime = try c.decode(String.self, forKey: .thinkTime)
+        stages = try c.decode([Stage].self, forKey: .stages)
+        concurrency = try c.decode(Int.self, forKey: .concurrency)
+        options = try c.decode([String: String].self, forKey: .options)
+        seededRows = try c.decodeIfPresent(Bool.self, forKey: .seededRows) ?? false
+        thresholds = try c.decodeIfPresent([String].self, forKey: .thresholds) ?? []
+        abortOnThresholdFailure = try c.decodeIfPresent(Bool.self, forKey: .abortOnThresholdFailure) ?? false
+    }
+
+    /// The run as seen by a worker joining `elapsed` after its start: the duration that remains, and for staged runs
+    /// the stages that remain, starting from the level the plan has reached — so its share of the load follows the
+    /// whole run's plan from where the run is, not from the beginning.
+    public func joining(after elapsed: Duration) -> FleetRunConfiguration {
+        guard elapsed > .zero else { return self }
+        var copy = self
+        if let duration { copy.duration = Swift.max(duration - elapsed, .milliseconds(1)) }
+        guard !stages.isEmpty, model != .fixedTotal else { return copy }
+        let plan = StagePlan(initial: model == .closed ? Double(users) : rate, stages: stages)
+        let level = plan.target(at: elapsed.seconds)
+        var remaining: [Stage] = []
+        var end = Duration.zero
+        for stage in stages {
+            end += stage.duration
+            guard end > elapsed else { continue }
+            if remaining.isEmpty {
+                remaining.append(Stage(duration: end - elapsed, target: stage.target, shape: stage.shape))
+            } else {
+                remaining.append(stage)
+            }
+        }
+        copy.stages = remaining
+        switch model {
+        case .closed: copy.users = Int(level.rounded())
+        case .open: copy.rate = level
+        case .fixedTotal: break
+        }
+        return copy
     }
 
     /// The copy written to the journal: everything but the password.
@@ -125,6 +228,7 @@ extension FleetRunConfiguration {
         config.durationNanos = duration?.nanoseconds ?? 0
         config.concurrency = UInt32(clamping: concurrency)
         config.options = options
+        config.seededRows = seededRows
         var model = Stampede_Fleet_V1_LoadModel()
         switch self.model {
         case .fixedTotal: model.kind = .fixedTotal
@@ -167,6 +271,6 @@ extension FleetRunConfiguration {
             stages: config.model.stages.map { stage in
                 Stage(duration: .nanoseconds(stage.durationNanos), target: stage.target, shape: StageShape(rawValue: stage.shape) ?? .linear)
             },
-            concurrency: Int(config.concurrency), options: config.options)
+            concurrency: Int(config.concurrency), options: config.options, seededRows: config.seededRows)
     }
 }

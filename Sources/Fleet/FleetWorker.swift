@@ -284,7 +284,8 @@ public final class FleetWorker: Sendable {
                             case .refusal(let refusal):
                                 throw FleetError(
                                     refusal.reason == .versionMismatch ? .versionMismatch
-                                        : refusal.reason == .badToken ? .badToken : .refused,
+                                        : refusal.reason == .badToken ? .badToken
+                                        : refusal.reason == .duplicateWorkerID ? .duplicateWorker : .refused,
                                     "the coordinator refused this worker: \(refusal.message)", subject: self.configuration.workerID)
                             case .clockProbe(let probe):
                                 var echo = Stampede_Fleet_V1_ClockEcho()

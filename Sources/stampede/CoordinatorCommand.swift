@@ -19,8 +19,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
               stampede coordinator --local-workers 4 --target 200000        (spawns 4 worker processes here)
               stampede coordinator --resume run-20250101-120000-3fa2        (continue a run whose coordinator died)
             The run starts when --expect-workers workers are connected. A worker silent for --liveness-timeout is lost and
-            its unfinished chunks go to the others; the total stays exact. Exit status: 0 when the run completed, 1
-            otherwise.
+            its unfinished chunks go to the others; the total stays exact. Thresholds are judged by the coordinator on
+            the statistics of all workers merged. Exit status: 0 when the run completed and every threshold passed, 99
+            when a threshold failed, 1 otherwise.
             """
     )
 
@@ -38,12 +39,20 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var chunkSize: UInt64 = 1_000
     @Option(help: "Operations in flight per worker (fixed total), or the open model's in-flight bound.")
     var concurrency = 64
-    @Option(help: "chat-write or chat-mixed.")
+    @Option(help: "chat-write or chat-mixed (ignored with --profile).")
     var workload = "chat-write"
+    @Option(help: "A YAML workload profile: read and checked here once, then handed to every worker.")
+    var profile: String?
+    @Flag(name: .customLong("seeded-rows"), help: "Chat workloads: workers draw senders and conversations from seeded rows (stampede seed).")
+    var seededRows = false
+    @Option(name: .customLong("threshold"), help: "Pass/fail criterion on the whole run's merged statistics, repeatable: 'p99<100ms', 'errors<0.1%'.")
+    var thresholds: [String] = []
+    @Flag(name: .customLong("abort-on-fail"), help: "Stop every worker as soon as a threshold fails.")
+    var abortOnFail = false
     @Option(name: .customLong("contact-points"), help: "Comma-separated host[:port] list, handed to every worker.")
     var contactPoints = "127.0.0.1:9042"
-    @Option(help: "Keyspace.")
-    var keyspace = ChatSchema.keyspace
+    @Option(help: "Keyspace the workers' sessions use (default: the chat keyspace; none with --profile).")
+    var keyspace: String?
     @Option(help: "Consistency level of the statements.")
     var consistency = "ONE"
     @Option(help: "User name for the cluster (password from STAMPEDE_CQL_PASSWORD).")
@@ -104,19 +113,25 @@ struct CoordinatorCommand: AsyncParsableCommand {
         guard grpcTLSClientCA == nil || grpcTLSCertificate != nil else {
             throw ValidationError("--grpc-tls-client-ca needs --grpc-tls-cert and --grpc-tls-key")
         }
+        for threshold in thresholds {
+            do { _ = try Threshold(parsing: threshold) } catch { throw ValidationError(error.description) }
+        }
+        guard !abortOnFail || !thresholds.isEmpty else { throw ValidationError("--abort-on-fail needs at least one --threshold") }
     }
 
-    func runConfiguration() throws -> FleetRunConfiguration {
+    /// The run as the flags describe it; `profileText` is the YAML of `--profile`, read and validated once.
+    func runConfiguration(profileText: String? = nil) throws -> FleetRunConfiguration {
         let identity = RunIdentity.generate()
         let model: FleetRunConfiguration.Model = rate != nil ? .open : users != nil ? .closed : .fixedTotal
         return FleetRunConfiguration(
-            runID: resume ?? runID ?? identity.id, runEpochMillis: 0, workload: workload,
+            runID: resume ?? runID ?? identity.id, runEpochMillis: 0, workload: profile ?? workload, profileYAML: profileText ?? "",
             contactPoints: contactPoints.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) },
-            keyspace: keyspace, consistency: consistency, username: username ?? "",
+            keyspace: keyspace ?? (profile == nil ? ChatSchema.keyspace : ""), consistency: consistency, username: username ?? "",
             password: ProcessInfo.processInfo.environment["STAMPEDE_CQL_PASSWORD"] ?? "", tls: tls, model: model,
             target: target ?? 0, chunkSize: chunkSize, duration: try duration.map { try DurationParser.parse($0, what: "--duration") },
             users: users ?? 0, spawnRate: spawnRate ?? 0, rate: rate ?? 0, thinkTime: thinkTime,
-            stages: try stages.map { try Stage(parsing: $0) }, concurrency: concurrency)
+            stages: try stages.map { try Stage(parsing: $0) }, concurrency: concurrency, seededRows: seededRows,
+            thresholds: thresholds, abortOnThresholdFailure: abortOnFail)
     }
 
     func run() async throws {
@@ -126,102 +141,37 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let address: (host: String, port: Int)
         do { address = try WorkerConfiguration.parseAddress(bind) } catch { throw ValidationError(error.description) }
         let token = self.token ?? ProcessInfo.processInfo.environment["STAMPEDE_TOKEN"]
+        let profile = try self.profile.map { try DistributedRun.readProfile($0) }
         let configuration = CoordinatorConfiguration(
             host: address.host, port: address.port, token: token, expectWorkers: max(expectWorkers, localWorkers),
             livenessTimeout: try DurationParser.parse(livenessTimeout, what: "--liveness-timeout"),
-            journalDirectory: journalDirectory, resultsPath: results, version: Stampede.version, run: try runConfiguration(),
-            resume: resume != nil,
+            journalDirectory: journalDirectory, resultsPath: results, version: Stampede.version,
+            run: try runConfiguration(profileText: profile?.text), resume: resume != nil,
             tls: grpcTLSCertificate.flatMap { certificate in
                 grpcTLSKey.map { FleetServerTLS(certificateChainPath: certificate, privateKeyPath: $0, clientCAPath: grpcTLSClientCA) }
             })
-        let coordinator: FleetCoordinator
-        do {
-            coordinator = try FleetCoordinator(configuration: configuration, logger: logger)
-        } catch {
-            throw ValidationError(error.description)
-        }
-        if !noSchema, resume == nil, workload.hasPrefix("chat-") {
-            try await applySchema(configuration.run, logger: logger)
-        }
-        let dashboard = try CoordinatorDashboard.start(
-            coordinator: coordinator, host: webHost, port: webPort, basicAuth: webAuth, token: token,
-            reportDirectory: reportDirectory, logger: logger)
-        if let url = dashboard?.url { say("dashboard: \(url)") }
-        let progress = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(2))
-                say(CoordinatorProgressLine.render(await coordinator.progress()))
+        var schema: [String]?
+        if !noSchema, resume == nil {
+            if let profile {
+                schema = profile.profile.schema
+            } else if workload.hasPrefix("chat-") {
+                schema = ChatSchema.statements()
             }
         }
-        defer { progress.cancel() }
-        let running = Task { try await coordinator.runToCompletion() }
-        // Ctrl-C / SIGTERM: stop the run; workers report and the results are still written.
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let signals = [SIGINT, SIGTERM].map { number in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                FileHandle.standardError.write(Data("stopping the run (signal \(number)); workers are reporting...\n".utf8))
-                Task { await coordinator.stop(reason: "operator") }
-            }
-            source.resume()
-            return source
-        }
-        defer { signals.forEach { $0.cancel() } }
-        var spawned: [Process] = []
-        let results: DistributedResults
-        do {
-            if localWorkers > 0 {
-                // The server listens once `runToCompletion` has started it.
-                let port = try await coordinator.listeningPort()
-                spawned = try LocalWorkerProcesses.spawn(count: localWorkers, coordinatorPort: port, token: token, logLevel: logLevel)
-            }
-            say("coordinator listening on \(address.host):\(address.port) for run \(configuration.run.runID); waiting for \(configuration.expectWorkers) worker(s)")
-            results = try await withTaskCancellationHandler {
-                try await running.value
-            } onCancel: {
-                Task { await coordinator.stop(reason: "operator") }
-            }
-        } catch {
-            running.cancel()
-            for process in spawned where process.isRunning { process.terminate() }
-            await dashboard?.stop()
-            throw error
-        }
-        for process in spawned { process.waitUntilExit() }
-        say(CoordinatorProgressLine.summary(results))
-        say("results written to \(self.results)")
-        if let dashboard {
-            let reports = await dashboard.finish(results: results)
-            if let first = reports.first { say("reports written to \((first as NSString).deletingLastPathComponent)") }
-            let linger = try DurationParser.parse(webLinger, what: "--web-linger")
-            if linger > .zero {
-                say("the dashboard stays at \(dashboard.url) for \(webLinger)")
-                try? await Task.sleep(for: linger)
-            }
-            await dashboard.stop()
-        }
+        let distributed = DistributedRun(
+            configuration: configuration, localWorkers: localWorkers, logLevel: logLevel,
+            web: DistributedRun.Web(
+                host: webHost, port: webPort, basicAuth: webAuth, reportDirectory: reportDirectory,
+                linger: try DurationParser.parse(webLinger, what: "--web-linger")),
+            schema: schema)
+        let results = try await distributed.run(logger: logger)
         if verify {
             let run = configuration.run
             var session = CQLSessionConfiguration(contactPoints: run.contactPoints)
             if !run.username.isEmpty { session.connection.credentials = CQLCredentials(username: run.username, password: run.password) }
             if !(try await RunVerification.verify(resultsFile: self.results, session: session)) { throw ExitCode(1) }
         }
-        if !results.completed { throw ExitCode(1) }
-    }
-
-    func applySchema(_ run: FleetRunConfiguration, logger: Logger) async throws {
-        var configuration = CQLSessionConfiguration(contactPoints: run.contactPoints)
-        if !run.username.isEmpty {
-            configuration.connection.credentials = CQLCredentials(username: run.username, password: run.password)
-        }
-        let session = try await CQLSession.connect(configuration, logger: logger)
-        defer { Task { await session.close() } }
-        for statement in ChatSchema.statements() { try await session.run(statement) }
-    }
-
-    /// Writes a line to standard output at once (unbuffered, so scripts and logs see progress live).
-    func say(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        let code = DistributedRun.exitCode(for: results)
+        if code != 0 { throw ExitCode(code) }
     }
 }

@@ -120,6 +120,9 @@ enum CoordinatorProgressLine {
                     + "\(worker.failures) failed")
         }
         if !results.lostWorkers.isEmpty { lines.append("lost workers: \(results.lostWorkers.joined(separator: ", "))") }
+        for threshold in results.thresholds {
+            lines.append("threshold \(threshold.expression): \(threshold.passed ? "passed" : "FAILED") (observed \(threshold.observedText))")
+        }
         return lines.joined(separator: "\n")
     }
 }

@@ -109,7 +109,7 @@ struct DemoCommand: AsyncParsableCommand {
         let run = FleetRunConfiguration(
             runID: identity.id, runEpochMillis: 0, workload: "chat-write", contactPoints: contactPoints, keyspace: ChatSchema.keyspace,
             consistency: "ONE", model: .fixedTotal, target: messages, chunkSize: min(chunkSize, max(1, messages / UInt64(workers * 4))),
-            concurrency: concurrency)
+            concurrency: concurrency, seededRows: true)
         let coordinatorConfiguration = CoordinatorConfiguration(
             host: "127.0.0.1", port: coordinatorPort, token: nil, expectWorkers: workers, livenessTimeout: .seconds(5),
             journalDirectory: (reportDirectory as NSString).appendingPathComponent("runs"), resultsPath: resultsPath,

@@ -21,6 +21,7 @@ struct RunCommand: AsyncParsableCommand {
               stampede run --workload chat-mixed --rate 5000 --duration 60s --threshold 'p99<50ms'
               stampede run --preset new-years-eve --time-scale 10
               stampede run --profile sensors.yaml --users 50 --stage 30s:200 --stage 1m:200 --stage 30s:0
+              stampede run --local-workers 4 --total 1000000 --users 256     (coordinator + 4 worker processes)
             Exit status: 0 when every threshold passed, 99 when one failed, 1 when the run could not run.
             """
     )
@@ -208,8 +209,14 @@ struct RunCommand: AsyncParsableCommand {
     var dryRun = false
     @Flag(help: "After the run, read the messages back and check that every acknowledged one is there (chat workloads).")
     var verify = false
+    @Option(name: .customLong("local-workers"), help: "Run distributed on this machine: a coordinator plus this many worker processes it spawns (results as stampede coordinator writes them).")
+    var localWorkers = 0
 
     func run() async throws {
+        if localWorkers > 0 {
+            try await runWithLocalWorkers()
+            return
+        }
         let (configuration, total) = try load.engineConfiguration()
         let identity = load.runIdentity()
         let workload = try load.makeWorkload(run: identity)

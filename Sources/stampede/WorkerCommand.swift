@@ -12,7 +12,7 @@ struct WorkerCommand: AsyncParsableCommand {
         discussion: """
             Retries with backoff while the coordinator is not up (--connect-timeout), reconnects after a short network
             blip keeping its chunks, and stops writing and exits non-zero when the coordinator is gone for longer than
-            --reconnect-window. Exit status: 0 done, 3 coordinator lost or unreachable, 4 refused (token, version), 1
+            --reconnect-window. Exit status: 0 done, 3 coordinator lost or unreachable, 4 refused (token, version, id in use), 1
             other errors.
             """
     )
@@ -99,7 +99,7 @@ struct WorkerCommand: AsyncParsableCommand {
     static func exitCode(for error: FleetError) -> ExitCode {
         switch error.code {
         case .coordinatorLost, .coordinatorUnreachable: ExitCode(3)
-        case .badToken, .versionMismatch, .refused, .runFinished: ExitCode(4)
+        case .badToken, .versionMismatch, .refused, .runFinished, .duplicateWorker: ExitCode(4)
         default: ExitCode(1)
         }
     }
