@@ -146,5 +146,12 @@ let package = Package(
             name: "DashboardTests",
             dependencies: ["Dashboard", "LoadEngine", .product(name: "HummingbirdTesting", package: "hummingbird")]
         ),
+        // The CLI's adapters (the coordinator's dashboard source) against a real in-process coordinator.
+        .testTarget(
+            name: "StampedeTests",
+            dependencies: [
+                "stampede", "Fleet", "Dashboard", "LoadEngine", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
     ]
 )

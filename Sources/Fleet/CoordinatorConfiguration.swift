@@ -45,6 +45,13 @@ public struct CoordinatorConfiguration: Sendable {
     public var resume: Bool
     /// TLS for the gRPC port (nil: plaintext).
     public var tls: FleetServerTLS?
+    /// An interactive coordinator (`--keep-workers`, the dashboard's "new run"): after a run ends, workers stay
+    /// connected and idle, new ones may join, and `FleetCoordinator.startNextRun(_:)` starts another run on them; serve
+    /// it with `FleetCoordinator.serveRuns(onRunFinished:)` until shutdown. Default false: one run, then workers exit.
+    public var keepWorkers = false
+    /// With `keepWorkers`: no run starts until `startNextRun(_:)` gives one; `run` then only supplies defaults
+    /// (contact points, keyspace, credentials, concurrency) and is not validated. Default false.
+    public var waitForFirstRun = false
 
     public init(
         host: String = "127.0.0.1", port: Int = 5557, token: String? = nil, expectWorkers: Int = 1,
@@ -92,7 +99,10 @@ public struct CoordinatorConfiguration: Sendable {
         guard livenessTimeout > .zero, heartbeatInterval > .zero, heartbeatInterval < livenessTimeout else {
             throw FleetError(.invalidConfiguration, "the heartbeat interval must be positive and shorter than the liveness timeout")
         }
-        // A resumed run takes its run configuration from the journal.
-        if !resume { try run.validate() }
+        guard !waitForFirstRun || keepWorkers else {
+            throw FleetError(.invalidConfiguration, "waiting for a first run needs an interactive coordinator (--keep-workers)")
+        }
+        // A resumed run takes its run configuration from the journal; a template for runs to come is not run as is.
+        if !resume, !waitForFirstRun { try run.validate() }
     }
 }

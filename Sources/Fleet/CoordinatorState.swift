@@ -60,7 +60,8 @@ actor CoordinatorState {
         case finished
     }
 
-    let configuration: CoordinatorConfiguration
+    /// The coordinator's settings; `run` is replaced when an interactive coordinator starts its next run.
+    private(set) var configuration: CoordinatorConfiguration
     let logger: Logger
     private(set) var phase: Phase = .waiting
     private(set) var registry: WorkerRegistry
@@ -82,6 +83,11 @@ actor CoordinatorState {
     private var finishedWaiters: [UInt64: CheckedContinuation<DistributedResults?, Never>] = [:]
     private var nextWaiter: UInt64 = 0
     private var startRequested = false
+    /// The run's whole users (closed) and arrival rate (open) now: the configured ones until the operator changes them.
+    private(set) var currentUsers = 0
+    private(set) var currentRate = 0.0
+    /// Runs started so far by this coordinator (0: an interactive coordinator waiting for its first run).
+    private(set) var runsStarted = 0
     /// The current run's thresholds (checked at start-up), evaluated on the merged statistics (`abort-on-fail`: as
     /// they arrive). Read from `configuration.run`, so a next run of an interactive coordinator brings its own.
     private var thresholds: [Threshold] { (try? configuration.run.parsedThresholds()) ?? [] }
@@ -122,7 +128,12 @@ actor CoordinatorState {
         _ = try configuration.run.parsedThresholds()
         registry = WorkerRegistry(livenessTimeout: configuration.livenessTimeout)
         let run = configuration.run
-        if var replay, let journalPath {
+        currentUsers = run.users
+        currentRate = run.rate
+        if configuration.keepWorkers, configuration.waitForFirstRun, !configuration.resume {
+            // Idle until the first run is given; workers may connect meanwhile.
+            phase = .finished
+        } else if var replay, let journalPath {
             let released = replay.releaseAllLeases()
             ledger = replay.ledger
             stats = replay.stats
@@ -183,7 +194,7 @@ actor CoordinatorState {
         if id.count > 200 {
             return refuse(.protocolError, "worker id is longer than 200 characters")
         }
-        if phase == .finished {
+        if phase == .finished, !configuration.keepWorkers {
             return refuse(.runFinished, "run \(configuration.run.runID) has finished")
         }
         if let duplicate = liveSession(of: id, now: now), duplicate.instance != request.instance {
@@ -374,8 +385,9 @@ actor CoordinatorState {
         var finished = Stampede_Fleet_V1_Finished()
         finished.success = completion.error.isEmpty
         finished.message = "run \(configuration.run.runID): your part is recorded"
+        finished.stayConnected = configuration.keepWorkers
         send(worker, .finished(finished))
-        sessions[worker]?.outbox.finish()
+        if !configuration.keepWorkers { sessions[worker]?.outbox.finish() }
         if case .running = phase, ledger == nil {
             // A rate/user worker finished on its own (duration): nothing to rebalance to.
             rebalance()
@@ -446,8 +458,20 @@ actor CoordinatorState {
         update.users = Double(share.users)
         update.ratePerSecond = share.ratePerSecond
         update.fraction = share.fraction
+        update.planScale = planScale(share)
         update.effectiveAtCoordinatorUnixNanos = wallClockNanos()
         return update
+    }
+
+    /// What a worker multiplies its `RunConfig`'s users / rate plan by: its share of the current total over the
+    /// configured total (whole users exactly, so the workers' users add up to the total). Staged runs keep the fraction.
+    private func planScale(_ share: ShareDivider.Share) -> Double {
+        let run = configuration.run
+        switch run.model {
+        case .fixedTotal: return 1
+        case .closed: return run.stages.isEmpty && run.users > 0 ? Double(share.users) / Double(run.users) : share.fraction
+        case .open: return run.stages.isEmpty && run.rate > 0 ? share.ratePerSecond / run.rate : share.fraction
+        }
     }
 
     /// Divides users/rate among live workers again and sends the changed shares.
@@ -456,7 +480,7 @@ actor CoordinatorState {
         guard run.model != .fixedTotal else { return }
         var capacities: [String: Double] = [:]
         for worker in registry.live where sessions[worker.id] != nil { capacities[worker.id] = worker.capacity }
-        let divided = ShareDivider().divide(totalUsers: run.users, totalRate: run.rate, capacities: capacities)
+        let divided = ShareDivider().divide(totalUsers: currentUsers, totalRate: currentRate, capacities: capacities)
         for (worker, share) in divided where shares[worker] != share {
             shares[worker] = share
             if sessions[worker]?.assigned == true { send(worker, .shareUpdate(wireShare(share))) }
@@ -543,6 +567,7 @@ actor CoordinatorState {
         let barrier = StartBarrier(now: wallClockNanos(), lead: configuration.startLead)
         let startInstant = ContinuousClock.now + configuration.startLead
         phase = .running(startAtWallNanos: barrier.startAtCoordinatorNanos, startInstant: startInstant)
+        runsStarted += 1
         if startWallNanos == nil {
             startWallNanos = barrier.startAtCoordinatorNanos
             journalAppend(.started(atUnixNanos: barrier.startAtCoordinatorNanos))
@@ -596,7 +621,10 @@ actor CoordinatorState {
         self.results = results
         for waiter in finishedWaiters.values { waiter.resume(returning: results) }
         finishedWaiters.removeAll()
-        for state in sessions.values { state.outbox.finish() }
+        // An interactive coordinator keeps the streams open: the workers wait for its next run.
+        if !configuration.keepWorkers {
+            for state in sessions.values { state.outbox.finish() }
+        }
     }
 
     /// Waits for the run to finish and returns its results; nil when the waiting task is cancelled.
@@ -702,6 +730,95 @@ actor CoordinatorState {
 
     /// The merged whole-run metrics (for tests and the web UI).
     func totalMetrics() -> MetricsSnapshot { stats.total }
+
+    // MARK: Run control (interactive coordinators)
+
+    /// Changes the running run's whole users (closed model) or arrival rate (open model); the live workers get their
+    /// new shares at once. Refused for fixed-total and staged runs, and when no run is running.
+    func adjustLoad(users: Int?, rate: Double?) throws(FleetError) {
+        guard case .running = phase else {
+            throw FleetError(.actionRefused, "no run is running (run \(configuration.run.runID) is \(progress().phase.rawValue))")
+        }
+        let run = configuration.run
+        guard run.stages.isEmpty else {
+            throw FleetError(.actionRefused, "run \(run.runID) follows stages; its users or rate cannot be changed by hand")
+        }
+        switch run.model {
+        case .fixedTotal:
+            throw FleetError(.actionRefused, "run \(run.runID) writes a fixed total; there are no users or rate to change")
+        case .closed:
+            guard let users else { throw FleetError(.actionRefused, "run \(run.runID) is a closed-model run: give users, not a rate") }
+            guard users >= 0 else { throw FleetError(.invalidConfiguration, "users cannot be negative") }
+            currentUsers = users
+        case .open:
+            guard let rate else { throw FleetError(.actionRefused, "run \(run.runID) is an open-model run: give a rate, not users") }
+            guard rate >= 0, rate.isFinite else { throw FleetError(.invalidConfiguration, "the rate must be zero or more") }
+            currentRate = rate
+        }
+        logger.info("load changed by the operator", metadata: ["users": "\(currentUsers)", "rate": "\(currentRate)"])
+        rebalance()
+    }
+
+    /// Starts another run on the connected workers (interactive coordinators, once the previous run has finished).
+    /// The run gets its own journal, statistics and results; returns its id.
+    func startNextRun(_ next: FleetRunConfiguration) throws(FleetError) -> String {
+        guard configuration.keepWorkers else {
+            throw FleetError(
+                .actionRefused, "this coordinator serves one run; start it with --keep-workers to run again on the same workers")
+        }
+        guard phase == .finished else {
+            throw FleetError(.actionRefused, "run \(configuration.run.runID) is still \(progress().phase.rawValue); stop it first")
+        }
+        var run = next
+        if run.runEpochMillis == 0 { run.runEpochMillis = wallClockNanos() / 1_000_000 }
+        try run.validate()
+        if runsStarted > 0, run.runID == configuration.run.runID {
+            throw FleetError(.actionRefused, "run id \(run.runID) was already used by this coordinator")
+        }
+        var journal: RunJournal?
+        if let directory = configuration.journalDirectory {
+            let path = RunJournal.path(directory: directory, runID: run.runID)
+            if FileManager.default.fileExists(atPath: path) {
+                throw FleetError(.journal, "a journal for run \(run.runID) already exists; choose another run id", subject: path)
+            }
+            journal = try RunJournal(path: path)
+            try journal?.append(.configuration(run.journaled))
+        }
+        ledger = run.model == .fixedTotal ? try ChunkLedger(target: run.target, chunkSize: run.chunkSize) : nil
+        self.journal = journal
+        configuration.run = run
+        currentUsers = run.users
+        currentRate = run.rate
+        stats = StatsAggregator()
+        finals = [:]
+        lost = []
+        shares = [:]
+        stopReason = ""
+        failedThreshold = nil
+        startWallNanos = nil
+        endWallNanos = nil
+        results = nil
+        registry.beginNextRun(keeping: Set(sessions.keys))
+        for worker in sessions.keys { sessions[worker]?.assigned = false }
+        startRequested = true
+        phase = .waiting
+        logger.info("next run", metadata: ["run": "\(run.runID)", "workers": "\(sessions.count)"])
+        return run.runID
+    }
+
+    /// An interactive coordinator is shutting down: idle workers are told they may exit, and every stream closes.
+    func dismissWorkers() {
+        var finished = Stampede_Fleet_V1_Finished()
+        finished.success = true
+        finished.message = "the coordinator is shutting down"
+        for worker in sessions.keys.sorted() {
+            send(worker, .finished(finished))
+            sessions[worker]?.outbox.finish()
+        }
+    }
+
+    /// The last finished run's results (nil while a run is under way or before the first one).
+    var finishedResults: DistributedResults? { phase == .finished ? results : nil }
 
     // MARK: Helpers
 

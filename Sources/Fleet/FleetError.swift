@@ -5,6 +5,7 @@ public struct FleetError: Error, Sendable, Hashable, CustomStringConvertible {
         private enum Value: String, Hashable, Sendable {
             case versionMismatch, badToken, tokenRequired, duplicateWorker, runFinished, protocolViolation
             case coordinatorUnreachable, coordinatorLost, refused, invalidConfiguration, journal, histogram, workload
+            case actionRefused
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -35,6 +36,8 @@ public struct FleetError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let histogram = Code(.histogram)
         /// The load engine failed on the worker.
         public static let workload = Code(.workload)
+        /// A run-control request (change the load, start another run) does not fit the coordinator's state now.
+        public static let actionRefused = Code(.actionRefused)
 
         public var description: String { value.rawValue }
     }

@@ -106,6 +106,8 @@ public final class FleetWorker: Sendable {
         var finished = false
     }
     let runState = Mutex(RunState())
+    /// The last run this worker finished, when its coordinator keeps workers between runs (`Finished.stay_connected`).
+    let previousRun = Mutex<RunState?>(nil)
 
     public init(configuration: WorkerConfiguration, factory: any FleetRunFactory, logger: Logger = Logger(label: "stampede.worker")) {
         self.configuration = configuration
@@ -204,7 +206,8 @@ public final class FleetWorker: Sendable {
     }
 
     private func summary(reconnects: Int) throws(FleetError) -> WorkerSummary {
-        let state = runState.withLock { $0 }
+        var state = runState.withLock { $0 }
+        if state.runID.isEmpty, let previous = previousRun.withLock({ $0 }) { state = previous }
         var totals = MetricsSnapshot()
         if case .success(let value)? = state.outcome { totals = value }
         let duration = state.startedAt.map { ContinuousClock.now - $0 } ?? .zero
@@ -302,7 +305,7 @@ public final class FleetWorker: Sendable {
                             case .chunkRevoke(let revoke):
                                 await link.revoked(revoke.chunkIds)
                             case .shareUpdate(let share):
-                                await link.share(share.fraction)
+                                await link.share(share.hasPlanScale ? share.planScale : share.fraction)
                             case .statsAck(let ack):
                                 await link.statsAcked(ack.sequences)
                             case .stop(let stop):
@@ -311,7 +314,13 @@ public final class FleetWorker: Sendable {
                                 self.finishIfNotStarted()
                             case .heartbeat:
                                 break
-                            case .finished:
+                            case .finished(let finished):
+                                if finished.stayConnected {
+                                    // An interactive coordinator keeps this worker: idle until the next assignment.
+                                    self.logger.info("run finished; staying connected for the next run", metadata: ["message": "\(finished.message)"])
+                                    await self.resetForNextRun()
+                                    continue
+                                }
                                 self.runState.withLock { $0.finished = true }
                                 return .finished
                             case nil:
@@ -343,7 +352,8 @@ public final class FleetWorker: Sendable {
         let start = delayNanos > 0 ? now + UInt64(delayNanos) : now
         let assignment = WorkerAssignment(
             configuration: configuration, workerID: self.configuration.workerID, startMonotonicNanos: start,
-            indexBase: wire.indexBase, share: configuration.model == .fixedTotal ? 1 : wire.share.fraction)
+            indexBase: wire.indexBase,
+            share: configuration.model == .fixedTotal ? 1 : wire.share.hasPlanScale ? wire.share.planScale : wire.share.fraction)
         let source: any WorkSource =
             configuration.model == .fixedTotal
             ? LeasedWorkSource(link: link)
@@ -375,6 +385,18 @@ public final class FleetWorker: Sendable {
             await link.complete(durationNanos: elapsed.nanoseconds, error: errorText)
         }
         runState.withLock { $0.task = task }
+    }
+
+    /// The coordinator has this worker's part of a run and keeps it for the next one.
+    private func resetForNextRun() async {
+        let finished = runState.withLock { state -> RunState in
+            let finished = state
+            state = RunState()
+            return finished
+        }
+        finished.task?.cancel()
+        if !finished.runID.isEmpty { previousRun.withLock { $0 = finished } }
+        await link.resetForNextRun()
     }
 
     /// A stop arrived before any assignment: report an empty completion at once.

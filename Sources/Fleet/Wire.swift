@@ -18,6 +18,13 @@ extension OperationMetrics {
             let count = errors(kind)
             if count > 0 { stats.errorsByKind[kind.description] = count }
         }
+        stats.errorMessages = errorMessages.sorted().map { pair in
+            var wire = Stampede_Fleet_V1_ErrorMessageCount()
+            wire.kind = pair.key.kind.description
+            wire.message = pair.key.message
+            wire.count = pair.count
+            return wire
+        }
         stats.latencyHistogram = Data(latency.encoded())
         return stats
     }
@@ -32,6 +39,11 @@ extension OperationMetrics {
         for (name, count) in stats.errorsByKind {
             let kind = ErrorKind.allCases.first { $0.description == name } ?? .other
             errorsByKind[kind.rawValue] &+= count
+        }
+        // Bounded again here: a worker cannot make the coordinator keep more than the limit.
+        for entry in stats.errorMessages {
+            let kind = ErrorKind.allCases.first { $0.description == entry.kind } ?? .other
+            errorMessages.add(kind: kind, message: entry.message, count: entry.count)
         }
         if !stats.latencyHistogram.isEmpty {
             do {

@@ -193,6 +193,24 @@ actor WorkerLink {
     }
 
     var isComplete: Bool { completion != nil }
+
+    /// The coordinator keeps this worker for another run: forget everything of the finished one (its statistics are
+    /// all acknowledged by then) and wait for the next assignment on the same connection.
+    func resetForNextRun() {
+        stats = WorkerStatsOutbox()
+        pendingCompletions = [:]
+        held = [:]
+        for waiter in waiters { waiter.continuation.resume(returning: nil) }
+        waiters = []
+        ready = []
+        stopped = false
+        stopReason = ""
+        completion = nil
+        onRevoke = nil
+        onStop = nil
+        onShare = nil
+        pendingShare = nil
+    }
 }
 
 /// The engine's work source on a worker: chunks leased from the coordinator.

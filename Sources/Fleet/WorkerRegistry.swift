@@ -147,6 +147,20 @@ public struct WorkerRegistry: Sendable {
         return lost.sorted()
     }
 
+    /// A new run on the same workers (an interactive coordinator): the connected ones (`keeping`) are registered
+    /// again with their sessions unchanged and their lost markers cleared; every other worker is forgotten.
+    public mutating func beginNextRun(keeping ids: Set<String>) {
+        for (id, var worker) in workers {
+            guard ids.contains(id) else {
+                workers[id] = nil
+                continue
+            }
+            worker.state = .registered
+            worker.wasLost = false
+            workers[id] = worker
+        }
+    }
+
     /// Workers in a given state, sorted by id.
     public func ids(in state: State) -> [String] {
         workers.values.filter { $0.state == state }.map(\.id).sorted()

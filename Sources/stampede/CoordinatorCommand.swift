@@ -49,6 +49,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var thresholds: [String] = []
     @Flag(name: .customLong("abort-on-fail"), help: "Stop every worker as soon as a threshold fails.")
     var abortOnFail = false
+    @Flag(name: .customLong("keep-workers"), help: "Interactive, like Locust's web UI: workers stay connected between runs and new runs start from the dashboard's form (the flags' run first, if they give one). Ctrl-C stops a run; Ctrl-C while idle quits.")
+    var keepWorkers = false
     @Option(name: .customLong("contact-points"), help: "Comma-separated host[:port] list, handed to every worker.")
     var contactPoints = "127.0.0.1:9042"
     @Option(help: "Keyspace the workers' sessions use (default: the chat keyspace; none with --profile).")
@@ -142,7 +144,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         do { address = try WorkerConfiguration.parseAddress(bind) } catch { throw ValidationError(error.description) }
         let token = self.token ?? ProcessInfo.processInfo.environment["STAMPEDE_TOKEN"]
         let profile = try self.profile.map { try DistributedRun.readProfile($0) }
-        let configuration = CoordinatorConfiguration(
+        var configuration = CoordinatorConfiguration(
             host: address.host, port: address.port, token: token, expectWorkers: max(expectWorkers, localWorkers),
             livenessTimeout: try DurationParser.parse(livenessTimeout, what: "--liveness-timeout"),
             journalDirectory: journalDirectory, resultsPath: results, version: Stampede.version,
@@ -150,6 +152,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
             tls: grpcTLSCertificate.flatMap { certificate in
                 grpcTLSKey.map { FleetServerTLS(certificateChainPath: certificate, privateKeyPath: $0, clientCAPath: grpcTLSClientCA) }
             })
+        configuration.keepWorkers = keepWorkers
+        // --keep-workers without a run in the flags: idle until the dashboard's form starts one.
+        configuration.waitForFirstRun = keepWorkers && target == nil && users == nil && rate == nil && resume == nil
         var schema: [String]?
         if !noSchema, resume == nil {
             if let profile {
@@ -164,6 +169,10 @@ struct CoordinatorCommand: AsyncParsableCommand {
                 host: webHost, port: webPort, basicAuth: webAuth, reportDirectory: reportDirectory,
                 linger: try DurationParser.parse(webLinger, what: "--web-linger")),
             schema: schema)
+        if keepWorkers {
+            _ = try await distributed.runKeepingWorkers(logger: logger)
+            return
+        }
         let results = try await distributed.run(logger: logger)
         if verify {
             let run = configuration.run

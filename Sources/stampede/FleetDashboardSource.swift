@@ -4,13 +4,16 @@ import Foundation
 import LoadEngine
 import NIOConcurrencyHelpers
 
-/// Feeds the dashboard from a running coordinator: snapshots from the coordinator's live view, start and stop
-/// from the dashboard's buttons. A coordinator serves one run, so "start" starts it early with the workers that are
-/// connected, and load adjustments are refused with a message saying so.
+/// Feeds the dashboard from a running coordinator: snapshots from the coordinator's live view, start, stop and load
+/// changes from the dashboard's controls. "Start" starts a waiting run early with the workers that are connected; on an
+/// interactive coordinator (`--keep-workers`) it starts the next run on the connected workers from the form once the
+/// previous one has ended. The live view (series, worker rates, results) starts afresh with every run id.
 final class FleetDashboardSource: DashboardDataSource {
     let coordinator: FleetCoordinator
     private let version: String
     private struct State {
+        /// The run the rest of this state belongs to.
+        var runID = ""
         var series = SecondSeriesCache()
         /// Per worker: (operations, instant) at the previous snapshot, for its current rate.
         var lastWorkerSample: [String: (operations: UInt64, at: ContinuousClock.Instant)] = [:]
@@ -31,6 +34,10 @@ final class FleetDashboardSource: DashboardDataSource {
     func finish(results: DistributedResults) {
         let bytes = try? JSONEncoder().encode(results)
         state.withLockedValue { state in
+            if state.runID != results.runID {
+                state = State()
+                state.runID = results.runID
+            }
             state.results = bytes.map { Array($0) }
             state.elapsed = .milliseconds(Int64(results.totalTime * 1000))
         }
@@ -38,9 +45,15 @@ final class FleetDashboardSource: DashboardDataSource {
 
     func snapshot() async -> RunSnapshot {
         let view = await coordinator.liveView()
+        let control = await coordinator.runControlStatus()
         let now = ContinuousClock.now
         let currentSecond = Int(view.elapsed.components.seconds)
         let (series, rates, startedAt, elapsed) = state.withLockedValue { state -> ([SecondSample], [String: Double], Date?, Duration) in
+            if state.runID != view.progress.runID {
+                // A new run: nothing of the previous one carries over.
+                state = State()
+                state.runID = view.progress.runID
+            }
             if view.startedAt != nil {
                 state.startedAt = view.startedAt
                 state.elapsed = max(state.elapsed, view.elapsed)
@@ -65,7 +78,7 @@ final class FleetDashboardSource: DashboardDataSource {
         case .waitingForWorkers: runState = .starting
         case .running: runState = .running
         case .stopping: runState = .stopping
-        case .finished: runState = .finished
+        case .finished: runState = control.runsStarted == 0 ? .idle : .finished
         }
         let latestComplete = view.perSecond.keys.max().map { $0 - 1 } ?? -1
         let workers = view.workers.map { worker in
@@ -75,21 +88,36 @@ final class FleetDashboardSource: DashboardDataSource {
                 secondsSinceHeartbeat: worker.secondsSinceHeartbeat, joinedMidRun: false, wasLost: worker.wasLost)
         }
         let run = view.configuration
-        var failures: [FailureRecord] = []
-        for (name, metrics) in view.total.operations {
-            for kind in ErrorKind.allCases where metrics.errors(kind) > 0 {
-                failures.append(FailureRecord(operation: name, kind: kind, message: "\(kind) errors reported by workers", count: metrics.errors(kind)))
-            }
-        }
+        let failures = Self.failureRecords(view.total)
         return RunSnapshot(
             runID: run.runID, state: runState, workload: run.workload, loadDescription: Self.describe(run),
             startedAt: startedAt, elapsed: elapsed, target: run.target > 0 ? run.target : nil, plannedDuration: run.duration,
-            completed: view.progress.completed, users: run.users > 0 ? run.users : nil, rate: run.rate > 0 ? run.rate : nil,
+            completed: view.progress.completed, users: run.model == .closed ? control.users : nil, rate: run.model == .open ? control.rate : nil,
             total: view.total, recent: view.perSecond[latestComplete] ?? MetricsSnapshot(), series: series, failures: failures,
             workers: workers,
             configuration: ["contact_points": run.contactPoints.joined(separator: ","), "consistency": run.consistency,
                             "chunk_size": String(run.chunkSize), "concurrency": String(run.concurrency)],
             message: view.progress.lostWorkers.isEmpty ? nil : "lost workers: \(view.progress.lostWorkers.joined(separator: ", "))")
+    }
+
+    /// The failures table: failed attempts by operation, kind and message as the workers reported them; attempts of a
+    /// kind whose messages were not reported (older workers) are listed under that kind alone.
+    static func failureRecords(_ total: MetricsSnapshot) -> [FailureRecord] {
+        var records: [FailureRecord] = []
+        for name in total.operations.keys.sorted() {
+            guard let metrics = total.operations[name] else { continue }
+            var described = [UInt64](repeating: 0, count: ErrorKind.allCases.count)
+            for (key, count) in metrics.errorMessages.sorted() {
+                records.append(FailureRecord(operation: name, kind: key.kind, message: key.message, count: count))
+                described[key.kind.rawValue] += count
+            }
+            for kind in ErrorKind.allCases where metrics.errors(kind) > described[kind.rawValue] {
+                records.append(
+                    FailureRecord(
+                        operation: name, kind: kind, message: "(no message reported)", count: metrics.errors(kind) - described[kind.rawValue]))
+            }
+        }
+        return records.sorted { $0.count != $1.count ? $0.count > $1.count : ($0.operation, $0.message) < ($1.operation, $1.message) }
     }
 
     static func describe(_ run: FleetRunConfiguration) -> String {
@@ -102,11 +130,87 @@ final class FleetDashboardSource: DashboardDataSource {
 
     func start(_ request: RunStartRequest) async throws -> String {
         let progress = await coordinator.progress()
-        guard progress.phase == .waitingForWorkers else {
-            throw DashboardError(.actionRefused, "run \(progress.runID) is already \(progress.phase.rawValue); this coordinator serves one run — start a new coordinator for another")
+        let control = await coordinator.runControlStatus()
+        if progress.phase == .waitingForWorkers {
+            await coordinator.start()
+            return progress.runID
         }
-        await coordinator.start()
-        return progress.runID
+        guard control.keepsWorkers else {
+            throw DashboardError(.actionRefused, "run \(progress.runID) is already \(progress.phase.rawValue); this coordinator serves one run — start it with --keep-workers to run again on the same workers")
+        }
+        guard progress.phase == .finished else {
+            throw DashboardError(.actionRefused, "run \(progress.runID) is still \(progress.phase.rawValue); stop it before starting another")
+        }
+        let template = await coordinator.liveView().configuration
+        let workers = progress.workers.count
+        let run = try Self.runConfiguration(for: request, template: template, workers: workers)
+        do {
+            return try await coordinator.startNextRun(run)
+        } catch {
+            throw Self.dashboardError(error)
+        }
+    }
+
+    /// The next run from the dashboard's start form: the form's workload, load model, target, duration, stages or
+    /// scenario, consistency and contact points; everything else (keyspace, credentials, TLS, chunk size, in-flight
+    /// bound) as the coordinator was started. A fixed total with users runs that many operations in flight in all.
+    static func runConfiguration(for request: RunStartRequest, template: FleetRunConfiguration, workers: Int) throws(DashboardError)
+        -> FleetRunConfiguration
+    {
+        var run = template
+        run.runID = RunIdentity.generate().id
+        run.runEpochMillis = 0
+        guard ["chat-write", "chat-mixed"].contains(request.workload) else {
+            throw DashboardError(
+                .invalidRequest, "workload '\(request.workload)' cannot be started from the dashboard of a coordinator (chat-write or chat-mixed)")
+        }
+        run.workload = request.workload
+        if let contactPoints = request.contactPoints {
+            run.contactPoints = contactPoints.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        if let consistency = request.consistency {
+            do { _ = try EngineRunFactory.consistency(named: consistency) } catch { throw DashboardError(.invalidRequest, error.message) }
+            run.consistency = consistency.uppercased()
+        }
+        do {
+            run.duration = try request.duration.map { try DurationParser.parse($0, what: "duration") }
+            run.stages = try (request.stages ?? "").split(separator: ",").map { try Stage(parsing: $0.trimmingCharacters(in: .whitespaces)) }
+        } catch {
+            throw DashboardError(.invalidRequest, "\(error)")
+        }
+        run.thinkTime = request.thinkTime ?? ""
+        run.spawnRate = request.spawnRate ?? 0
+        run.users = request.users ?? 0
+        run.rate = request.rate ?? 0
+        run.target = request.target ?? 0
+        if let scenario = request.scenario.flatMap(ScenarioPreset.init(rawValue:)) {
+            let settings: ScenarioPreset.Settings
+            do { settings = try scenario.settings(timeScale: request.timeScale ?? 1) } catch { throw DashboardError(.invalidRequest, error.message) }
+            run.users = settings.model.users
+            run.spawnRate = settings.model.spawnRate ?? 0
+            run.stages = settings.model.stages
+            run.duration = run.duration ?? settings.duration
+        }
+        if request.target != nil {
+            run.model = .fixedTotal
+            if let users = request.users { run.concurrency = max(1, (users + max(workers, 1) - 1) / max(workers, 1)) }
+            run.users = 0
+            run.rate = 0
+            run.stages = []
+        } else if request.model == "open" {
+            run.model = .open
+            run.users = 0
+        } else {
+            run.model = .closed
+            run.rate = 0
+        }
+        return run
+    }
+
+    /// A coordinator's refusal as the dashboard shows it: bad values are the form's fault (400), the rest a conflict.
+    static func dashboardError(_ error: any Error) -> DashboardError {
+        guard let error = error as? FleetError else { return DashboardError(.actionRefused, "\(error)") }
+        return DashboardError(error.code == .invalidConfiguration ? .invalidRequest : .actionRefused, error.message)
     }
 
     func stop() async throws {
@@ -114,7 +218,11 @@ final class FleetDashboardSource: DashboardDataSource {
     }
 
     func adjust(_ adjustment: LoadAdjustment) async throws {
-        throw DashboardError(.actionRefused, "changing users or rate while running is not supported by the coordinator yet")
+        do {
+            try await coordinator.adjustLoad(users: adjustment.users, rate: adjustment.rate)
+        } catch {
+            throw Self.dashboardError(error)
+        }
     }
 
     func secondHistograms() async -> [SecondHistogram] {

@@ -33,6 +33,7 @@ enum DashboardScript {
   }
 
   function render(u) {
+    if (last && last.run.runID !== u.run.runID) series = new Map();  // a new run: its own charts
     last = u;
     const r = u.run;
     for (const s of u.series) series.set(s.second, s);

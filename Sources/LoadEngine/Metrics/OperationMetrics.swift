@@ -15,6 +15,8 @@ public struct OperationMetrics: Sendable, Equatable {
     public var unknownOutcomes: UInt64
     /// Extra attempts made after a retryable failure.
     public var retries: UInt64
+    /// Failed attempts by kind and message (bounded; see ``ErrorMessageCounts``).
+    public var errorMessages: ErrorMessageCounts
 
     /// Empty metrics.
     public init() {
@@ -24,6 +26,7 @@ public struct OperationMetrics: Sendable, Equatable {
         errorsByKind = [UInt64](repeating: 0, count: ErrorKind.allCases.count)
         unknownOutcomes = 0
         retries = 0
+        errorMessages = ErrorMessageCounts()
     }
 
     /// Operations that reached a final outcome.
@@ -48,6 +51,7 @@ public struct OperationMetrics: Sendable, Equatable {
         }
         unknownOutcomes &+= other.unknownOutcomes
         retries &+= other.retries
+        if !other.errorMessages.isEmpty { errorMessages.merge(other.errorMessages) }
     }
 
     /// Records a successful operation.
@@ -63,5 +67,6 @@ public struct OperationMetrics: Sendable, Equatable {
         errorsByKind[failure.kind.rawValue] &+= 1
         if failure.outcomeUnknown { unknownOutcomes &+= 1 }
         if final { failures &+= 1 } else { retries &+= 1 }
+        errorMessages.add(kind: failure.kind, message: failure.message)
     }
 }
