@@ -5,6 +5,10 @@ import Synchronization
 import Testing
 @testable import Fleet
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What the coordinator decides for the whole run — thresholds, abort-on-fail, stages — and what it hands to
 /// workers once — a workload profile, seeded rows — and who may join (one live process per worker id). Loopback
 /// gRPC with simulated load; every wait is bounded.
@@ -316,5 +320,151 @@ final class AssignmentRecorder: FleetRunFactory {
     func makeRun(for assignment: WorkerAssignment, source: any WorkSource) async throws -> any FleetRun {
         recorded.withLock { $0.append(assignment) }
         return try await inner.makeRun(for: assignment, source: source)
+    }
+}
+
+extension FleetCentralRunTests {
+    @Test func aWorkerReconnectingAfterANetworkBlipKeepsItsPlace() async throws {
+        let store = SimulatedStore()
+        var configuration = loopback.coordinatorConfiguration(target: 8_000, chunkSize: 250, expect: 2)
+        // The blip is far shorter than the liveness timeout: the worker must not be declared lost.
+        configuration.livenessTimeout = .seconds(10)
+        let (coordinator, coordinatorTask, port) = try await loopback.start(configuration)
+        let proxy = try LoopbackProxy(upstreamPort: port)
+        defer { proxy.stop() }
+        let blipped = loopback.worker("w1", port: proxy.port, store: store, pace: 2_000, reconnectWindow: .seconds(10))
+        let steady = loopback.worker("w2", port: port, store: store, pace: 2_000)
+        let tasks = [Task { try await blipped.run() }, Task { try await steady.run() }]
+        #expect(await loopback.waitUntil(30) { await coordinator.progress().completed >= 1_000 })
+        #expect(proxy.cutAll() > 0)
+        let results = try #require(try await loopback.value(of: coordinatorTask, within: 60)?.get())
+        #expect(results.totalMessages == 8_000)
+        #expect(store.distinctCount == 8_000)
+        #expect(results.lostWorkers.isEmpty)
+        #expect(results.workers.map(\.status) == ["finished", "finished"])
+        #expect((results.workers.first { $0.workerID == "w1" }?.totalMessages ?? 0) > 0)
+        let summary = try #require(try await loopback.value(of: tasks[0], within: 10)?.get())
+        #expect(summary.reconnects >= 1)
+        _ = await loopback.value(of: tasks[1], within: 10)
+    }
+}
+
+/// A TCP relay on 127.0.0.1 in front of a port; `cutAll()` drops every connection through it at once (a network
+/// blip) while new connections are still relayed.
+final class LoopbackProxy: @unchecked Sendable {
+    // Safe: `connections` and `stopped` are only touched under `lock`; each pair of descriptors is closed once, by
+    // the last of its two pump threads.
+    private let lock = NSLock()
+    private var connections: [ObjectIdentifier: Pair] = [:]
+    private var stopped = false
+    private let listener: Int32
+    let port: Int
+    let upstreamPort: Int
+
+    final class Pair: @unchecked Sendable {
+        // Safe: `remaining` is only touched under the proxy's lock.
+        let client: Int32
+        let upstream: Int32
+        var remaining = 2
+        init(client: Int32, upstream: Int32) {
+            self.client = client
+            self.upstream = upstream
+        }
+    }
+
+    init(upstreamPort: Int) throws {
+        self.upstreamPort = upstreamPort
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw FleetError(.invalidConfiguration, "socket() failed") }
+        var address = Self.loopback(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        guard bound == 0, listen(fd, 16) == 0 else {
+            close(fd)
+            throw FleetError(.invalidConfiguration, "bind/listen failed")
+        }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        listener = fd
+        port = Int(UInt16(bigEndian: address.sin_port))
+        Thread.detachNewThread { [self] in acceptLoop() }
+    }
+
+    static func loopback(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return address
+    }
+
+    private func acceptLoop() {
+        while true {
+            let client = accept(listener, nil, nil)
+            guard client >= 0 else { return }
+            let upstream = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = Self.loopback(port: upstreamPort)
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(upstream, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            let pair = Pair(client: client, upstream: upstream)
+            let accepted = lock.withLock { () -> Bool in
+                guard !stopped, connected == 0 else { return false }
+                connections[ObjectIdentifier(pair)] = pair
+                return true
+            }
+            guard accepted else {
+                close(client)
+                close(upstream)
+                continue
+            }
+            Thread.detachNewThread { [self] in pump(pair, from: client, to: upstream) }
+            Thread.detachNewThread { [self] in pump(pair, from: upstream, to: client) }
+        }
+    }
+
+    private func pump(_ pair: Pair, from source: Int32, to destination: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        relay: while true {
+            let count = read(source, &buffer, buffer.count)
+            if count <= 0 { break }
+            var offset = 0
+            while offset < count {
+                // send(MSG_NOSIGNAL): a peer that went away must not raise SIGPIPE in the test process.
+                let written = buffer.withUnsafeBytes { send(destination, $0.baseAddress! + offset, count - offset, Int32(MSG_NOSIGNAL)) }
+                if written <= 0 { break relay }
+                offset += written
+            }
+        }
+        shutdown(pair.client, Int32(SHUT_RDWR))
+        shutdown(pair.upstream, Int32(SHUT_RDWR))
+        let last = lock.withLock { () -> Bool in
+            pair.remaining -= 1
+            if pair.remaining == 0 { connections[ObjectIdentifier(pair)] = nil }
+            return pair.remaining == 0
+        }
+        if last {
+            close(pair.client)
+            close(pair.upstream)
+        }
+    }
+
+    /// Drops every open connection in both directions; returns how many there were.
+    @discardableResult
+    func cutAll() -> Int {
+        lock.withLock {
+            for pair in connections.values {
+                shutdown(pair.client, Int32(SHUT_RDWR))
+                shutdown(pair.upstream, Int32(SHUT_RDWR))
+            }
+            return connections.count
+        }
+    }
+
+    /// Stops accepting and drops every connection.
+    func stop() {
+        lock.withLock { stopped = true }
+        shutdown(listener, Int32(SHUT_RDWR))
+        close(listener)
+        cutAll()
     }
 }
