@@ -7,8 +7,8 @@ extension RunExpectation {
     /// The reader is tolerant of where fields live (top level, `run`, `configuration`, `options`) and of their
     /// spelling (snake or camel case). It needs the run id and its epoch (`run_id` + `run_epoch_millis`, or a
     /// `run: {id, epochMillis}` object) and the total (`target`, else `total_messages`); it also reads `workload`,
-    /// `completed`/`stop_reason`, `total_messages` (acknowledged writes), `unknown_indexes` and `failed_indexes`
-    /// (arrays of indexes, when the run lists them), and the dataset options (`config`: `senders`, `conversations`,
+    /// `completed`/`stop_reason`, `total_messages` (acknowledged writes), `index_outcomes` (the run's unknown-outcome,
+    /// failed and unexecuted indexes as ranges; older files: `unknown_indexes` and `failed_indexes` arrays), and the dataset options (`config`: `senders`, `conversations`,
     /// `members_per_conversation`, `vietnamese`, `seeded_rows`) — the fields of LoadEngine's `RunResults`.
     public static func load(resultsFile path: String) throws -> RunExpectation {
         let data: Data
@@ -37,7 +37,15 @@ extension RunExpectation {
             throw VerificationError(.invalidRun, "no run epoch (expected \"run_epoch_millis\" or \"run\": {\"epochMillis\": ...}); "
                                     + "without it message ids cannot be recomputed", subject: source)
         }
-        guard let total = fields.integer("target", "total", "configuration.target", "total_messages", "totalMessages"), total >= 0 else {
+        let outcomes: IndexOutcomes?
+        do {
+            outcomes = try JSONDecoder().decode(OutcomeListsDocument.self, from: data).indexOutcomes
+        } catch {
+            throw VerificationError(.invalidRun, "\"index_outcomes\" is malformed: \(error)", subject: source)
+        }
+        // A run without a target (by duration or Ctrl-C) issued `0..<issued`; its acknowledged count is no total.
+        guard let total = fields.integer("target", "total", "configuration.target").flatMap({ $0 > 0 ? UInt64($0) : nil }) ?? outcomes?.issued
+                ?? fields.integer("total_messages", "totalMessages").map(UInt64.init(clamping:)) else {
             throw VerificationError(.invalidRun, "no total (expected \"target\" or \"total_messages\")", subject: source)
         }
         var mix = ChatWorkload.Mix.write
@@ -64,14 +72,36 @@ extension RunExpectation {
         } else {
             completed = true
         }
+        let acknowledged = fields.integer("total_messages", "totalMessages").map { UInt64(max(0, $0)) }
+        let run = RunIdentity(id: runID, epochMillis: epoch)
+        if let outcomes {
+            // The run listed its given-up and unexecuted indexes: the split is exact, unless a list overflowed.
+            var expectation = RunExpectation(
+                run: run, mix: mix, options: options, total: total, isCompletedFixedTotal: completed, outcomes: outcomes,
+                acknowledgedCount: outcomes.isComplete ? nil : acknowledged)
+            expectation.outcomeSource = outcomes.isComplete
+                ? "the run's lists of unknown-outcome, failed and unexecuted indexes"
+                : "the run's index lists, which overflowed their bound: the rest is attributed by count"
+            return expectation
+        }
         let unknown = fields.integers("unknown_indexes", "unknown_indices", "unknownOutcomeIndexes", "unknown_outcome_indexes")
         let failed = fields.integers("failed_indexes", "failed_indices", "failedIndexes")
-        let acknowledged = fields.integer("total_messages", "totalMessages").map { UInt64(max(0, $0)) }
-        return RunExpectation(
-            run: RunIdentity(id: runID, epochMillis: epoch), mix: mix, options: options, total: UInt64(total),
+        var expectation = RunExpectation(
+            run: run, mix: mix, options: options, total: total,
             isCompletedFixedTotal: completed, unknownOutcome: unknown, failed: failed,
             acknowledgedCount: unknown.isEmpty && failed.isEmpty ? acknowledged : nil)
+        expectation.outcomeSource = unknown.isEmpty && failed.isEmpty
+            ? "counts only (the results list no indexes): missing messages are attributed to unacknowledged writes first, an upper bound"
+            : "the run's lists of unknown-outcome and failed indexes"
+        return expectation
     }
+}
+
+/// The `index_outcomes` object of a results document (LoadEngine's `RunResults`, Fleet's `DistributedResults`).
+private struct OutcomeListsDocument: Decodable {
+    var indexOutcomes: IndexOutcomes?
+
+    enum CodingKeys: String, CodingKey { case indexOutcomes = "index_outcomes" }
 }
 
 /// Looks up fields of a decoded JSON document by dotted paths, trying each alias in turn.

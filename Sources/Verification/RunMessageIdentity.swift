@@ -30,12 +30,7 @@ public struct RunMessageIdentity: Sendable {
     public var conversations: [UUID] { factory.dataset.conversations }
 
     /// Whether index `index` wrote a message (always for `chat-write`; 3 in 10 for `chat-mixed`).
-    public func isWrite(_ index: UInt64) -> Bool {
-        switch workload.mix {
-        case .write: true
-        case .mixed: workload.operation(at: index).operation == 0
-        }
-    }
+    public func isWrite(_ index: UInt64) -> Bool { workload.isWrite(at: index) }
 
     /// Whether every index is a write (then the per-index check is skipped).
     public var writesEveryIndex: Bool { workload.mix == .write }

@@ -48,6 +48,10 @@ public struct VerificationReport: Sendable, Hashable, Codable {
     public var unacknowledgedAbsent: UInt64 = 0
     /// The run's own count of acknowledged writes, when it gave one.
     public var acknowledgedByRun: UInt64?
+    /// Write indexes of `0..<total` the run never executed (it stopped first); not expected, not in `expected`.
+    public var notExecuted: UInt64 = 0
+    /// Where the unknown/failed split came from: the run's exact index lists, or counts only (an upper bound).
+    public var outcomeSource: String?
     /// Messages of this run that should not exist: beyond the total, in the wrong conversation, not a write.
     public var phantoms: UInt64 = 0
     /// Rows of other runs (or other writers) met in the partitions scanned; informational.
@@ -97,6 +101,9 @@ public struct VerificationReport: Sendable, Hashable, Codable {
         if unacknowledgedAbsent > 0 {
             lines.append("  not acknowledged, absent    \(n(unacknowledgedAbsent))   " + (acknowledgedByRun.map { "(the run reported \(n($0)) acknowledged)" } ?? ""))
         }
+        if notExecuted > 0 {
+            lines.append("  not executed (run stopped)  \(n(notExecuted))   (not expected)")
+        }
         if failedFound + failedAbsent > 0 {
             lines.append("  refused, absent             \(n(failedAbsent))")
             lines.append("  refused, yet found          \(n(failedFound))")
@@ -105,6 +112,7 @@ public struct VerificationReport: Sendable, Hashable, Codable {
         if otherRows > 0 { lines.append("  rows of other runs          \(n(otherRows)) (ignored)") }
         lines.append(String(format: "  scanned %d partitions%@, %@ rows in %.2f s", partitionsScanned,
                             strategy == "token-ranges" ? " (by token ranges)" : "", n(rowsRead), elapsedSeconds))
+        if let outcomeSource { lines.append("  outcomes from \(outcomeSource)") }
         for note in notes { lines.append("  note: \(note)") }
         func list(_ title: String, _ samples: [Sample], _ count: UInt64) {
             guard !samples.isEmpty else { return }

@@ -106,6 +106,7 @@ public struct Verifier: Sendable {
         let windowCount = total == 0 ? 1 : Int((total + windowSize - 1) / windowSize)
         let conversations = identity.conversations
         var report = VerificationReport(runID: expectation.run.id, total: total, isCompletedFixedTotal: expectation.isCompletedFixedTotal)
+        report.outcomeSource = expectation.outcomeSource
         let done = NIOLockedValueBox((partitions: 0, rows: UInt64(0)))
         // Token-range scans read the whole table (every partition, even ones outside the dataset) in parallel ranges.
         let ranges: [TokenRange]? = ringReader == nil ? nil : TokenRange.split(count: max(1, options.tokenRanges))
@@ -195,9 +196,23 @@ public struct Verifier: Sendable {
         while index < bitmap.upper {
             defer { index += 1 }
             if !everyIndex, !identity.isWrite(index) { continue }
-            report.expected += 1
             let found = bitmap.contains(index)
-            switch (cursor.outcome(of: index), found) {
+            let outcome = cursor.outcome(of: index)
+            if outcome == .notExecuted {
+                // Never attempted: not expected; found means something else wrote the run's message.
+                report.notExecuted += 1
+                if found {
+                    report.phantoms += 1
+                    if report.phantomSamples.count < limit {
+                        var unexpected = sample(index)
+                        unexpected.reason = "the run never executed this index"
+                        report.phantomSamples.append(unexpected)
+                    }
+                }
+                continue
+            }
+            report.expected += 1
+            switch (outcome, found) {
             case (.acknowledged, true):
                 report.acknowledgedFound += 1
             case (.acknowledged, false):
@@ -214,6 +229,8 @@ public struct Verifier: Sendable {
                 if report.failedFoundSamples.count < limit { report.failedFoundSamples.append(sample(index)) }
             case (.failed, false):
                 report.failedAbsent += 1
+            case (.notExecuted, _):
+                break
             }
         }
         report.phantoms += window.phantoms

@@ -80,6 +80,8 @@ public struct EngineOutcome: Sendable {
     /// The workload's operation names and which of them write messages.
     public var operationNames: [String]
     public var writeOperationNames: Set<String>
+    /// Which indexes were handed out, and which of them were given up (unknown outcome or failed) or never executed.
+    public var indexOutcomes = IndexOutcomes()
 
     /// True when every threshold passed.
     public var thresholdsPassed: Bool { thresholdResults.allSatisfy(\.passed) }

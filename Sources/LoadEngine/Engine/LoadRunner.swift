@@ -153,7 +153,7 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
         return EngineOutcome(
             totals: summary.totals, intervals: summary.intervals, elapsed: elapsed, stopReason: reason, thresholdResults: results,
             health: summary.health, operationNames: prepared.workload.operationNames,
-            writeOperationNames: prepared.workload.writeOperationNames)
+            writeOperationNames: prepared.workload.writeOperationNames, indexOutcomes: dispenser.outcomeLog.outcomes)
     }
 
     static func inFlightBound(of model: LoadModel) -> Int? {

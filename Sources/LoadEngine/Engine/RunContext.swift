@@ -74,11 +74,15 @@ final class RunContext<Executor: StatementExecutor>: Sendable {
                 let retry = failure.isRetryable && (!failure.outcomeUnknown || statement.isIdempotent)
                     && attempt < configuration.maxAttempts && !Task.isCancelled
                 recorder.recordFailure(shard: shard, operation: operation.operation, failure: failure, final: !retry)
-                guard retry else { return false }
+                guard retry else {
+                    dispenser.outcomeLog.recordGivenUp(index, unknown: failure.outcomeUnknown)
+                    return false
+                }
                 do {
                     try await Task.sleep(for: configuration.retryBackoff * attempt)
                 } catch {
                     recorder.recordFailure(shard: shard, operation: operation.operation, failure: failure, final: true)
+                    dispenser.outcomeLog.recordGivenUp(index, unknown: failure.outcomeUnknown)
                     return false
                 }
                 attempt += 1

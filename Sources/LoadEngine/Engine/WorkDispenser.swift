@@ -31,6 +31,8 @@ struct WorkLease: Sendable {
 /// out, and reports each chunk's completion once its last index is done.
 final class WorkDispenser: Sendable {
     let source: any WorkSource
+    /// Which indexes were issued, given up or never executed (for the results' outcome lists).
+    let outcomeLog = IndexOutcomeLog()
 
     struct State {
         var queue: [ActiveChunk] = []
@@ -114,6 +116,7 @@ final class WorkDispenser: Sendable {
             if let chunk, !chunk.range.isEmpty, state.closed {
                 lateChunk = chunk
             } else if let chunk, !chunk.range.isEmpty {
+                outcomeLog.recordIssued(chunk.range)
                 state.queue.append(ActiveChunk(chunk: chunk))
             } else if let failure {
                 state.failure = LoadEngineError(.workSourceFailed, "the work source failed: \(failure)")
@@ -127,6 +130,8 @@ final class WorkDispenser: Sendable {
         for waiter in waiters { waiter.resume() }
         if let lateChunk {
             // Leased after the run closed (a prefetch in flight): give it back untouched.
+            outcomeLog.recordIssued(lateChunk.range)
+            outcomeLog.recordNotExecuted([lateChunk.range])
             await source.chunkCompleted(ChunkCompletion(chunk: lateChunk, succeeded: 0, failed: 0, unexecuted: [lateChunk.range]))
         }
     }
@@ -145,7 +150,13 @@ final class WorkDispenser: Sendable {
             guard chunk.pending == 0, !chunk.revoked else { return nil }
             return ChunkCompletion(chunk: lease.chunk.chunk, succeeded: chunk.succeeded, failed: chunk.failed, unexecuted: Self.coalesced(chunk.unexecuted))
         }
-        if let completion { await source.chunkCompleted(completion) }
+        if var completion {
+            outcomeLog.recordNotExecuted(completion.unexecuted)
+            if completion.failed > 0 {
+                (completion.unknownIndexes, completion.failedIndexes) = outcomeLog.givenUp(in: completion.chunk.range)
+            }
+            await source.chunkCompleted(completion)
+        }
     }
 
     /// Marks every untaken index as unexecuted and reports the chunks that are then complete. Call after the run's

@@ -24,12 +24,21 @@ public struct ChunkCompletion: Sendable, Hashable {
     public var failed: UInt64
     /// Indexes never attempted (the run stopped first); a coordinator can lease them again.
     public var unexecuted: [Range<UInt64>]
+    /// The chunk's given-up indexes whose last attempt had an unknown outcome.
+    public var unknownIndexes: IndexRangeSet
+    /// The chunk's given-up indexes that definitely failed.
+    public var failedIndexes: IndexRangeSet
 
-    public init(chunk: WorkChunk, succeeded: UInt64, failed: UInt64, unexecuted: [Range<UInt64>]) {
+    public init(
+        chunk: WorkChunk, succeeded: UInt64, failed: UInt64, unexecuted: [Range<UInt64>],
+        unknownIndexes: IndexRangeSet = IndexRangeSet(), failedIndexes: IndexRangeSet = IndexRangeSet()
+    ) {
         self.chunk = chunk
         self.succeeded = succeeded
         self.failed = failed
         self.unexecuted = unexecuted
+        self.unknownIndexes = unknownIndexes
+        self.failedIndexes = failedIndexes
     }
 
     /// True when every index was attempted.

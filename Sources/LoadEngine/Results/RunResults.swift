@@ -42,6 +42,9 @@ public struct RunResults: Codable, Sendable, Equatable {
     public var workers: [WorkerSummary]
     /// The run's configuration, as flags and values.
     public var config: [String: String]
+    /// Which indexes were issued, given up (unknown outcome / failed) or never executed, as compact index ranges:
+    /// what `stampede verify` needs to tell lost writes from unacknowledged ones exactly.
+    public var indexOutcomes: IndexOutcomes?
 
     enum CodingKeys: String, CodingKey {
         case runID = "run_id", runEpochMillis = "run_epoch_millis", target, workload, startedAt = "started_at", stopReason = "stop_reason"
@@ -49,6 +52,7 @@ public struct RunResults: Codable, Sendable, Equatable {
         case p50, p95, p99, p999 = "p99_9", max, mean
         case successes, failures, unknownOutcomes = "unknown_outcomes", retries, dropped, errorsByKind = "errors_by_kind"
         case operations, perSecond = "per_second", thresholds, thresholdsPassed = "thresholds_passed", generator, workers, config
+        case indexOutcomes = "index_outcomes"
     }
 
     /// One operation's figures.
@@ -174,7 +178,7 @@ public struct RunResults: Codable, Sendable, Equatable {
     public init(
         run: RunIdentity, workload: String, startedAt: Date, totals: MetricsSnapshot, intervals: [IntervalReport], elapsed: Duration,
         writeOperations: Set<String>, stopReason: StopReason, thresholds: [ThresholdResult], health: GeneratorHealth,
-        target: UInt64? = nil, workers: [WorkerSummary] = [], config: [String: String] = [:]
+        target: UInt64? = nil, workers: [WorkerSummary] = [], config: [String: String] = [:], indexOutcomes: IndexOutcomes? = nil
     ) {
         let seconds = elapsed.seconds
         let combined = totals.combined
@@ -214,6 +218,7 @@ public struct RunResults: Codable, Sendable, Equatable {
             operationsPerCPUSecond: health.cpuSeconds > 0 ? (Double(combined.successes) / health.cpuSeconds).rounded() : 0)
         self.workers = workers
         self.config = config
+        self.indexOutcomes = indexOutcomes
     }
 
     /// Builds the document from a finished single-process run.
@@ -223,7 +228,8 @@ public struct RunResults: Codable, Sendable, Equatable {
         self.init(
             run: run, workload: workload, startedAt: startedAt, totals: outcome.totals, intervals: outcome.intervals,
             elapsed: outcome.elapsed, writeOperations: outcome.writeOperationNames, stopReason: outcome.stopReason,
-            thresholds: outcome.thresholdResults, health: outcome.health, target: target, config: config)
+            thresholds: outcome.thresholdResults, health: outcome.health, target: target, config: config,
+            indexOutcomes: outcome.indexOutcomes)
     }
 
     /// Pretty-printed JSON with sorted keys.

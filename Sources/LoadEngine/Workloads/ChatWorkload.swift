@@ -110,14 +110,32 @@ public struct ChatWorkload: Workload {
         return ChatWorkload(mix: mix, options: options, factory: factory)
     }
 
+    /// Out of 10 operations of `chat-mixed`, how many send a message.
+    static let mixedWriteShare: UInt64 = 3
+
+    /// The hash that picks `chat-mixed`'s operation for `index`.
+    @inline(__always)
+    static func mixHash(seed: UInt64, index: UInt64) -> UInt64 {
+        DeterministicHash.hash(seed: seed, stream: 9, index: index)
+    }
+
+    /// Whether operation `index` writes a message, without building it: one hash, the same choice
+    /// ``operation(at:)`` makes (verification asks this for every index of a run).
+    public func isWrite(at index: UInt64) -> Bool {
+        switch mix {
+        case .write: true
+        case .mixed: DeterministicHash.bounded(Self.mixHash(seed: factory.run.seed, index: index), 10) < Self.mixedWriteShare
+        }
+    }
+
     public func operation(at index: UInt64) -> WorkloadOperation {
         switch mix {
         case .write:
             return WorkloadOperation(operation: 0, statement: 0, values: factory.values(at: index))
         case .mixed:
-            let h = DeterministicHash.hash(seed: factory.run.seed, stream: 9, index: index)
+            let h = Self.mixHash(seed: factory.run.seed, index: index)
             let choice = DeterministicHash.bounded(h, 10)
-            if choice < 3 {
+            if choice < Self.mixedWriteShare {
                 return WorkloadOperation(operation: 0, statement: 0, values: factory.values(at: index))
             } else if choice < 8 {
                 let conversation = factory.dataset.conversations[factory.conversationIndex(of: index)]
