@@ -100,6 +100,11 @@ public struct ChunkLedger: Sendable, Hashable {
         return states[Int(id)]
     }
 
+    /// How many times chunk `id` was leased (0: never handed to a worker).
+    public func leaseCount(of id: UInt64) -> UInt64 {
+        id < chunkCount ? epochs[Int(id)] : 0
+    }
+
     /// The chunks a worker holds now, ascending.
     public func leases(of worker: String) -> [UInt64] {
         (leasedBy[worker] ?? []).sorted()

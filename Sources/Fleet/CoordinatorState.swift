@@ -66,6 +66,8 @@ actor CoordinatorState {
     private(set) var phase: Phase = .waiting
     private(set) var registry: WorkerRegistry
     private var ledger: ChunkLedger?
+    /// Unknown-outcome and failed indexes of the counted chunks (fixed-total runs), for the results.
+    private var outcomeLists = ChunkOutcomeLists()
     private(set) var stats = StatsAggregator()
     private var journal: RunJournal?
     private var sessions: [String: Session] = [:]
@@ -136,6 +138,7 @@ actor CoordinatorState {
         } else if var replay, let journalPath {
             let released = replay.releaseAllLeases()
             ledger = replay.ledger
+            outcomeLists.coversWholeRun = false
             stats = replay.stats
             startWallNanos = replay.startedAtUnixNanos
             lost = replay.lostWorkers.sorted()
@@ -341,6 +344,7 @@ actor CoordinatorState {
         ack.leaseEpoch = completed.leaseEpoch
         switch outcome {
         case .counted(let revokeFrom):
+            outcomeLists.counted(completed)
             journalAppend(
                 .completed(chunk: completed.chunkID, epoch: completed.leaseEpoch, worker: worker, acknowledged: completed.acknowledged))
             ack.counted = true
@@ -714,6 +718,7 @@ actor CoordinatorState {
             errorsByKind: errors, operations: combined.operations, completed: ledger?.isComplete ?? true,
             stopReason: stopReason, workers: workers, lostWorkers: lost, perSecond: perSecond,
             configuration: run.journaled)
+        results.indexOutcomes = ledger.flatMap { outcomeLists.outcomes(ledger: $0) }
         results.thresholds = verdicts
         results.thresholdsPassed = verdicts.allSatisfy(\.passed) && stopReason != "threshold-failed"
         return results
@@ -785,6 +790,7 @@ actor CoordinatorState {
             try journal?.append(.configuration(run.journaled))
         }
         ledger = run.model == .fixedTotal ? try ChunkLedger(target: run.target, chunkSize: run.chunkSize) : nil
+        outcomeLists = ChunkOutcomeLists()
         self.journal = journal
         configuration.run = run
         currentUsers = run.users

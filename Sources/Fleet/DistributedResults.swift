@@ -71,6 +71,10 @@ public struct DistributedResults: Sendable, Codable, Equatable {
     public var lostWorkers: [String]
     public var perSecond: [Second]
     public var configuration: FleetRunConfiguration
+    /// Fixed-total runs: the indexes given up (unknown outcome / failed) in counted chunks, the chunks left unfinished
+    /// (unknown) and never leased (not executed), as compact ranges, for `stampede verify`. Absent for rate and user
+    /// runs and after `--resume`.
+    public var indexOutcomes: IndexOutcomes?
     /// The run's thresholds, evaluated by the coordinator on the merged statistics of every worker.
     public var thresholds: [ThresholdResult] = []
     /// False when a threshold failed (true when all passed or there were none).
@@ -80,7 +84,7 @@ public struct DistributedResults: Sendable, Codable, Equatable {
         case runID = "run_id", runEpochMillis = "run_epoch_millis", workload, model, target, totalMessages = "total_messages", totalTime = "total_time"
         case throughput, p50, p95, p99, p999 = "p99_9", max, failures, unknownOutcomes = "unknown_outcomes", retries
         case dropped, errorsByKind = "errors_by_kind", operations, completed, stopReason = "stop_reason", workers
-        case lostWorkers = "lost_workers", perSecond = "per_second", configuration
+        case lostWorkers = "lost_workers", perSecond = "per_second", configuration, indexOutcomes = "index_outcomes"
         case thresholds, thresholdsPassed = "thresholds_passed"
     }
 

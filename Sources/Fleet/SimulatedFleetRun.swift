@@ -10,8 +10,28 @@ public final class SimulatedStore: Sendable {
         var shares: [String: Double] = [:]
     }
     let state = Mutex(State())
+    /// Indexes whose write times out (outcome unknown); the `applied` ones are written anyway, as a real timeout may.
+    let timesOut: Set<UInt64>
+    let appliedDespiteTimeout: Set<UInt64>
+    /// Indexes the "server" refuses (never written).
+    let refused: Set<UInt64>
 
-    public init() {}
+    public init(timesOut: Set<UInt64> = [], appliedDespiteTimeout: Set<UInt64> = [], refused: Set<UInt64> = []) {
+        self.timesOut = timesOut
+        self.appliedDespiteTimeout = appliedDespiteTimeout
+        self.refused = refused
+    }
+
+    /// The scripted failure of `index`, if any (`nil`: acknowledged).
+    func scriptedFailure(of index: UInt64) -> OperationFailure? {
+        if timesOut.contains(index) {
+            return OperationFailure(kind: .timeout, outcomeUnknown: true, isRetryable: false, message: "simulated timeout")
+        }
+        if refused.contains(index) {
+            return OperationFailure(kind: .other, outcomeUnknown: false, isRetryable: false, message: "simulated refusal")
+        }
+        return nil
+    }
 
     func write(_ index: UInt64, latencyMicros: UInt64) {
         state.withLock { state in
@@ -131,6 +151,9 @@ public final class SimulatedFleetRun: FleetRun {
         let pause: Duration? = indexesPerSecond > 0 ? .nanoseconds(Int64(Double(pauseEvery) / indexesPerSecond * 1e9)) : nil
         while !isStopped, let chunk = try await source.nextChunk() {
             var succeeded: UInt64 = 0
+            var failed: UInt64 = 0
+            var unknownIndexes = IndexRangeSet()
+            var failedIndexes = IndexRangeSet()
             var unexecuted: [Range<UInt64>] = []
             var index = chunk.range.lowerBound
             while index < chunk.range.upperBound {
@@ -144,13 +167,23 @@ public final class SimulatedFleetRun: FleetRun {
                     if let pause { try? await Task.sleep(for: pause) } else { await Task.yield() }
                 }
                 let latency = Self.latencyMicros(of: index)
-                store?.write(index, latencyMicros: latency)
-                recorder.recordSuccess(shard: shard, operation: 0, latencyMicros: latency)
-                succeeded += 1
+                if let store, let failure = store.scriptedFailure(of: index) {
+                    if store.appliedDespiteTimeout.contains(index) { store.write(index, latencyMicros: latency) }
+                    recorder.recordFailure(shard: shard, operation: 0, failure: failure, final: true)
+                    if failure.outcomeUnknown { unknownIndexes.insert(index) } else { failedIndexes.insert(index) }
+                    failed += 1
+                } else {
+                    store?.write(index, latencyMicros: latency)
+                    recorder.recordSuccess(shard: shard, operation: 0, latencyMicros: latency)
+                    succeeded += 1
+                }
                 index += 1
             }
             if control.withLock({ $0.revoked.contains(chunk.id) }) { continue }
-            await source.chunkCompleted(ChunkCompletion(chunk: chunk, succeeded: succeeded, failed: 0, unexecuted: unexecuted))
+            await source.chunkCompleted(
+                ChunkCompletion(
+                    chunk: chunk, succeeded: succeeded, failed: failed, unexecuted: unexecuted, unknownIndexes: unknownIndexes,
+                    failedIndexes: failedIndexes))
         }
     }
 }

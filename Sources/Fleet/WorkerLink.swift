@@ -132,6 +132,9 @@ actor WorkerLink {
         message.leaseEpoch = epoch
         message.acknowledged = completion.succeeded
         message.failed = completion.failed
+        message.unknown = completion.unknownIndexes.count + completion.unknownIndexes.overflow
+        message.unknownRanges = ChunkOutcomeLists.pairs(completion.unknownIndexes)
+        message.failedRanges = ChunkOutcomeLists.pairs(completion.failedIndexes)
         pendingCompletions[completion.chunk.id] = message
         send(.chunkCompleted(message))
     }

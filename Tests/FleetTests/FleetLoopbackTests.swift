@@ -90,6 +90,24 @@ import Glibc
         }
     }
 
+    @Test func givenUpIndexesTravelToTheResultsAsRanges() async throws {
+        let store = SimulatedStore(timesOut: [10, 11, 2_500, 4_999], appliedDespiteTimeout: [10, 2_500], refused: [12, 3_000])
+        let (_, coordinatorTask, port) = try await start(coordinatorConfiguration(target: 5_000, expect: 2))
+        let workerTasks = ["w1", "w2"].map { id in Task { try await worker(id, port: port, store: store).run() } }
+        let results = try #require(try await value(of: coordinatorTask, within: 60)?.get())
+        #expect(results.completed)
+        let lists = try #require(results.indexOutcomes)
+        #expect(lists.unknown.indexes == [10, 11, 2_500, 4_999])
+        #expect(lists.failed.indexes == [12, 3_000])
+        #expect(lists.notExecuted.isEmpty)
+        #expect(lists.issued == 5_000)
+        #expect(results.totalMessages == 5_000 - 6)
+        // The results file carries them for `stampede verify --results`.
+        let json = try #require(try JSONSerialization.jsonObject(with: try results.json()) as? [String: Any])
+        #expect((json["index_outcomes"] as? [String: Any])?["unknown"] != nil)
+        for task in workerTasks { _ = try await value(of: task, within: 10)?.get() }
+    }
+
     @Test func aKilledWorkersChunksAreRewrittenAndTheTotalStaysExact() async throws {
         let store = SimulatedStore()
         let (coordinator, coordinatorTask, port) = try await start(coordinatorConfiguration(target: 16_000, chunkSize: 250, expect: 4))
