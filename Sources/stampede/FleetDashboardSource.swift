@@ -22,6 +22,8 @@ final class FleetDashboardSource: DashboardDataSource {
         /// The run's start and length, kept once it has ended (the live view only knows them while it runs).
         var startedAt: Date?
         var elapsed: Duration = .zero
+        /// Users (closed) or target rate (open) in force, by the second it was first seen, for the RPS chart's load line.
+        var loads: [Int: Double] = [:]
     }
     private let state = NIOLockedValueBox(State())
 
@@ -58,7 +60,11 @@ final class FleetDashboardSource: DashboardDataSource {
                 state.startedAt = view.startedAt
                 state.elapsed = max(state.elapsed, view.elapsed)
             }
-            state.series.update(perSecond: view.perSecond, currentSecond: view.startedAt != nil ? currentSecond : Int(state.elapsed.components.seconds) + 1)
+            if view.startedAt != nil, let load = Self.load(view.configuration, control) { state.loads[currentSecond] = load }
+            let loads = state.loads
+            state.series.update(
+                perSecond: view.perSecond, currentSecond: view.startedAt != nil ? currentSecond : Int(state.elapsed.components.seconds) + 1,
+                load: { second in loads[second] ?? loads.filter { $0.key <= second }.max { $0.key < $1.key }?.value })
             for worker in view.workers {
                 let operations = worker.metrics.combined.operations
                 if let previous = state.lastWorkerSample[worker.id] {
@@ -90,7 +96,7 @@ final class FleetDashboardSource: DashboardDataSource {
         let run = view.configuration
         let failures = Self.failureRecords(view.total)
         return RunSnapshot(
-            runID: run.runID, state: runState, workload: run.workload, loadDescription: Self.describe(run),
+            runID: run.runID, state: runState, workload: run.workload, loadDescription: Self.describe(run, users: control.users, rate: control.rate),
             startedAt: startedAt, elapsed: elapsed, target: run.target > 0 ? run.target : nil, plannedDuration: run.duration,
             completed: view.progress.completed, users: run.model == .closed ? control.users : nil, rate: run.model == .open ? control.rate : nil,
             total: view.total, recent: view.perSecond[latestComplete] ?? MetricsSnapshot(), series: series, failures: failures,
@@ -120,11 +126,22 @@ final class FleetDashboardSource: DashboardDataSource {
         return records.sorted { $0.count != $1.count ? $0.count > $1.count : ($0.operation, $0.message) < ($1.operation, $1.message) }
     }
 
-    static func describe(_ run: FleetRunConfiguration) -> String {
+    /// The users or rate in force now, for the chart; nil for fixed totals and staged runs (their load follows a plan).
+    static func load(_ run: FleetRunConfiguration, _ control: RunControlStatus) -> Double? {
+        guard run.stages.isEmpty else { return nil }
+        switch run.model {
+        case .fixedTotal: return nil
+        case .closed: return Double(control.users)
+        case .open: return control.rate
+        }
+    }
+
+    /// The load in a few words, with the users or rate as they are now (after any change from the dashboard).
+    static func describe(_ run: FleetRunConfiguration, users: Int, rate: Double) -> String {
         switch run.model {
         case .fixedTotal: "fixed total of \(run.target), \(run.concurrency) in flight per worker"
-        case .closed: "\(run.users) users"
-        case .open: "\(Int(run.rate)) ops/s"
+        case .closed: "\(users) users"
+        case .open: "\(Int(rate)) ops/s"
         }
     }
 

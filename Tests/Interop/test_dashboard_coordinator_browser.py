@@ -57,3 +57,90 @@ def test_real_coordinator_dashboard_live_stop_and_report(start_stampede, browser
     html = report.read_text(encoding="utf-8")
     assert "window.STAMPEDE_REPORT" in html and run_id in html
     assert "http://" not in html and "https://" not in html
+
+
+def _fill(browser, name, value):
+    field = browser.find_element(By.CSS_SELECTOR, f"#start-form [name={name}]")
+    field.clear()
+    if value:
+        field.send_keys(value)
+
+
+def _run_json(url):
+    import json
+    import urllib.request
+    with urllib.request.urlopen(url + "/api/run", timeout=10) as response:
+        return json.load(response)
+
+
+def test_interactive_coordinator_start_edit_stop_and_a_second_run(start_stampede, browser, tmp_path, free_port):  # noqa: F811
+    """`stampede coordinator --keep-workers` with no plan: the two local workers connect and wait; a run is started
+    from the form, its users are changed while it runs, it is stopped from the page, and a second run on the same
+    connected workers is started from the form and writes its exact target. Screenshots of each step go to
+    artifacts/."""
+    cql_port, grpc_port, web_port = free_port(), free_port(), free_port()
+    start_stampede("server", "--port", str(cql_port), ready_log="CQL server ready")
+    reports = tmp_path / "reports"
+    start_stampede(
+        "coordinator", "--bind", f"127.0.0.1:{grpc_port}", "--web-port", str(web_port), "--local-workers", "2",
+        "--keep-workers", "--contact-points", f"127.0.0.1:{cql_port}", "--report-dir", str(reports),
+        "--results", str(tmp_path / "results.json"), "--journal-dir", str(tmp_path / "journal"), "--log-level", "warning",
+        ready_port=web_port, timeout=60,
+    )
+    url = f"http://127.0.0.1:{web_port}"
+    browser.get(url + "/")
+    wait_for(lambda: text(browser, "run-state") == "idle", timeout=30, what="an idle coordinator waiting for a run")
+    rows = wait_for(
+        lambda: rows if len(rows := browser.find_elements(By.CSS_SELECTOR, "#workers-table tbody tr")) >= 2 else None,
+        timeout=60, what="both local workers connected before any run")
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    # First run from the form: 4 users for up to two minutes.
+    wait_for(lambda: browser.find_element(By.ID, "start-panel").is_displayed(), what="the start form")
+    _fill(browser, "users", "4")
+    _fill(browser, "duration", "120s")
+    _fill(browser, "target", "")
+    _fill(browser, "contactPoints", f"127.0.0.1:{cql_port}")
+    browser.find_element(By.ID, "btn-start").click()
+    wait_for(lambda: text(browser, "run-state") == "running", timeout=60, what="the first run to start")
+    first_run = text(browser, "run-id").replace("run ", "")
+    first_requests = wait_for(lambda: number(text(browser, "requests")), timeout=30, what="requests of the first run")
+    wait_for(lambda: (number(text(browser, "requests")) or 0) > first_requests, timeout=20, what="the first run to progress")
+    assert text(browser, "load-now") == "4 users"
+
+    # Edit the users while it runs; the coordinator re-divides them among the workers.
+    edit = browser.find_element(By.ID, "edit-value")
+    edit.clear()
+    edit.send_keys("8")
+    browser.find_element(By.ID, "btn-apply").click()
+    wait_for(lambda: text(browser, "load-now") == "8 users", timeout=20, what="the page to show 8 users")
+    assert _run_json(url)["users"] == 8
+    browser.save_screenshot(str(ARTIFACTS / "dashboard-coordinator-edited.png"))
+
+    # Stop from the page.
+    browser.find_element(By.ID, "btn-stop").click()
+    wait_for(lambda: text(browser, "run-state") == "finished", timeout=60, what="the first run to finish after Stop")
+    wait_for(lambda: (reports / first_run).is_dir(), timeout=20, what="the first run's reports")
+
+    # A second run on the same workers, started from the form: an exact fixed total, 2 in flight per worker.
+    browser.find_element(By.ID, "btn-new").click()
+    wait_for(lambda: browser.find_element(By.ID, "start-panel").is_displayed(), what="the start form again")
+    _fill(browser, "target", "40000")
+    _fill(browser, "duration", "")
+    _fill(browser, "users", "4")
+    browser.find_element(By.ID, "btn-start").click()
+    second_run = wait_for(
+        lambda: run if (run := text(browser, "run-id").replace("run ", "")) and run != first_run else None,
+        timeout=30, what="a new run id on the page")
+    # It progresses live on a page that started afresh (its own run id, counts from zero).
+    wait_for(lambda: text(browser, "run-state") == "running" and 0 < (number(text(browser, "completed")) or 0) < 40000,
+             timeout=60, what="the second run to progress")
+    browser.save_screenshot(str(ARTIFACTS / "dashboard-coordinator-second-run-live.png"))
+    wait_for(lambda: number(text(browser, "completed")) == 40000 and text(browser, "run-state") == "finished", timeout=180,
+             what="the second run to write exactly 40000 messages")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#workers-table tbody tr")
+    assert sorted(row.find_elements(By.TAG_NAME, "td")[0].text.split()[0] for row in rows) == ["local-1", "local-2"]
+    browser.save_screenshot(str(ARTIFACTS / "dashboard-coordinator-second-run.png"))
+    wait_for(lambda: (reports / second_run).is_dir(), timeout=20, what="the second run's reports")
+    summary = _run_json(url)
+    assert summary["runID"] == second_run and summary["completed"] == 40000

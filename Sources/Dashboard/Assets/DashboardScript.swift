@@ -96,7 +96,7 @@ enum DashboardScript {
       const active = ["starting", "running", "stopping"].includes(r.state);
       $("btn-stop").disabled = !active || r.state === "stopping";
       $("btn-new").disabled = active;
-      $("edit-box").hidden = !active;
+      $("edit-box").hidden = !active || (r.users == null && r.rate == null);  // a fixed total has no load to edit
       if (!editTouched) $("edit-value").value = r.users != null ? r.users : (r.rate != null ? r.rate : "");
       setText("edit-unit", r.users != null || r.rate == null ? "users" : "ops/s");
       if (r.state === "idle" && !formShown) { $("start-panel").hidden = false; formShown = true; }
