@@ -100,6 +100,11 @@ public struct ServerMetricsCollector: Sendable {
                 }
             }
         }
+        if available.contains("clients"), let rows = try? await node.rows("SELECT * FROM system_views.clients") {
+            // This connection is one of them.
+            snapshot.nodeValues["clients.connections"] = Double(rows.count)
+            snapshot.nodeValues["clients.request_count"] = rows.compactMap { $0["request_count"]?.number }.reduce(0, +)
+        }
         if available.contains("cql_metrics"), let rows = try? await node.rows("SELECT * FROM system_views.cql_metrics") {
             for row in rows {
                 if let name = row["name"]?.text, let value = row["value"]?.number { snapshot.nodeValues["cql_metrics.\(name)"] = value }

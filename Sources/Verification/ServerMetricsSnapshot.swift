@@ -62,9 +62,29 @@ public struct ServerMetricsDelta: Sendable, Hashable, Codable {
         public var maxSSTableMiB: Double?
     }
 
+    /// One thread pool of `system_views.thread_pools`, summed over nodes.
+    public struct ThreadPoolFigures: Sendable, Hashable, Codable {
+        public var name: String
+        /// Tasks completed during the run.
+        public var completedDelta: Double?
+        /// Tasks active and pending at the end.
+        public var activeAtEnd: Double?
+        public var pendingAtEnd: Double?
+        /// Tasks blocked during the run (`blocked_tasks_all_time` delta).
+        public var blockedDelta: Double?
+    }
+
     public var keyspace: String
     public var seconds: Double
+    /// The nodes of the later snapshot.
+    public var nodes: [String]
     public var tables: [TableFigures]
+    /// Every thread pool the nodes expose, by name.
+    public var threadPools: [ThreadPoolFigures]
+    /// Client connections at the end (`system_views.clients`, the collector's own included) and requests they
+    /// made during the run, summed over nodes.
+    public var clientConnections: Double?
+    public var clientRequests: Double?
     /// Node-wide deltas summed over nodes.
     public var memtableFlushes: Double?
     public var compactionsCompleted: Double?
@@ -98,6 +118,9 @@ public struct ServerMetricsDelta: Sendable, Hashable, Codable {
         var compactions: [Double?] = []
         var pending: [Double?] = []
         var mutationPending: [Double?] = []
+        var pools: [String: ThreadPoolFigures] = [:]
+        var connections: [Double?] = []
+        var requests: [Double?] = []
         for node in after.nodes {
             if let reason = node.virtualTablesUnavailable {
                 unavailable["server metrics not available on this server: \(reason)", default: []].append(node.node)
@@ -139,7 +162,29 @@ public struct ServerMetricsDelta: Sendable, Hashable, Codable {
                                      old.nodeValues["thread_pools.CompactionExecutor.completed_tasks"]))
             pending.append(node.nodeValues["thread_pools.CompactionExecutor.pending_tasks"])
             mutationPending.append(node.nodeValues["thread_pools.MutationStage.pending_tasks"])
+            for key in node.nodeValues.keys where key.hasPrefix("thread_pools.") {
+                let rest = key.dropFirst("thread_pools.".count)
+                guard let dot = rest.lastIndex(of: "."), rest[rest.index(after: dot)...] == "completed_tasks" else { continue }
+                let name = String(rest[..<dot])
+                func value(_ column: String) -> Double? { node.nodeValues["thread_pools.\(name).\(column)"] }
+                func previous(_ column: String) -> Double? { old.nodeValues["thread_pools.\(name).\(column)"] }
+                var pool = pools[name] ?? ThreadPoolFigures(name: name)
+                pool.completedDelta = sum([pool.completedDelta, delta(value("completed_tasks"), previous("completed_tasks"))])
+                pool.activeAtEnd = sum([pool.activeAtEnd, value("active_tasks")])
+                pool.pendingAtEnd = sum([pool.pendingAtEnd, value("pending_tasks")])
+                pool.blockedDelta = sum([pool.blockedDelta, delta(value("blocked_tasks_all_time"), previous("blocked_tasks_all_time"))])
+                pools[name] = pool
+            }
+            connections.append(node.nodeValues["clients.connections"])
+            // Connections come and go, so the request total may fall without a restart: not a restart signal.
+            if let new = node.nodeValues["clients.request_count"], let previous = old.nodeValues["clients.request_count"] {
+                requests.append(max(0, new - previous))
+            }
         }
+        nodes = after.nodes.map(\.node)
+        threadPools = pools.values.sorted { $0.name < $1.name }
+        clientConnections = sum(connections)
+        clientRequests = sum(requests)
         tables = figures.values.sorted { $0.table < $1.table }
         memtableFlushes = sum(flushes)
         compactionsCompleted = sum(compactions)
@@ -187,11 +232,83 @@ public struct ServerMetricsDelta: Sendable, Hashable, Codable {
                              + (t.maxSSTableMiB.map { ", largest SSTable \(f($0)) MiB" } ?? ""))
             }
             lines.append("  memtable flushes +\(f(memtableFlushes)), compactions +\(f(compactionsCompleted)), pending compactions \(f(pendingCompactions)), pending mutations \(f(mutationStagePending))")
+            if clientConnections != nil || clientRequests != nil {
+                lines.append("  clients: \(f(clientConnections)) connections at the end, +\(f(clientRequests)) requests")
+            }
+            let busy = threadPools.filter { ($0.completedDelta ?? 0) > 0 || ($0.pendingAtEnd ?? 0) > 0 || ($0.blockedDelta ?? 0) > 0 }
+            if !busy.isEmpty {
+                lines.append("  thread pools: " + busy.map { "\($0.name) +\(f($0.completedDelta))" + (($0.pendingAtEnd ?? 0) > 0 ? " (\(f($0.pendingAtEnd)) pending)" : "") }.joined(separator: ", "))
+            }
         } else {
             lines.append("  no server-side metrics: not available on this server (Cassandra 4.0+ exposes them in system_views)")
         }
         for node in restartedNodes { lines.append("  warning: \(node) restarted between the snapshots; its deltas are not meaningful") }
         for note in notes { lines.append("  note: \(note)") }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// A server-metrics delta laid out for a report: preformatted cells, `nil` where the server does not expose a figure.
+public struct ServerMetricsTable: Sendable, Hashable, Codable {
+    public struct Row: Sendable, Hashable, Codable {
+        public var table: String
+        public var values: [String?]
+    }
+
+    public struct Figure: Sendable, Hashable, Codable {
+        public var name: String
+        public var value: String?
+    }
+
+    public var columns: [String]
+    public var rows: [Row]
+    public var nodeFigures: [Figure]
+    public var notes: [String]
+}
+
+extension ServerMetricsDelta {
+    /// Column titles of the per-table rows (the `nodetool tablestats` view).
+    public static let reportColumns = [
+        "Local writes Δ", "Local reads Δ", "Coordinator writes Δ", "Write latency p50 / p99 / max (recent, ms)",
+        "Disk used MiB (Δ)", "Partitions (estimate)", "SSTables", "Largest SSTable MiB",
+    ]
+
+    /// The delta as report cells: one row per table, node-wide figures (flushes, compactions, clients, every thread
+    /// pool) and notes. A `nil` cell is a figure this server does not expose (SSTable counts never are before 5.1).
+    public func reportTable() -> ServerMetricsTable {
+        func count(_ value: Double?) -> String? { value.map { Int64($0.rounded()).formatted(.number.grouping(.automatic)) } }
+        func signed(_ value: Double?) -> String? { value.map { ($0 < 0 ? "" : "+") + (count($0) ?? "0") } }
+        func millis(_ value: Double?) -> String { value.map { String(format: "%.3f", $0) } ?? "–" }
+        let rows = tables.map { table -> ServerMetricsTable.Row in
+            let latency: String? = table.localWriteP50Ms == nil && table.localWriteP99Ms == nil && table.localWriteMaxMs == nil
+                ? nil : "\(millis(table.localWriteP50Ms)) / \(millis(table.localWriteP99Ms)) / \(millis(table.localWriteMaxMs))"
+            let disk: String? = table.diskUsageMiB.map { total in
+                (count(total) ?? "0") + (table.diskUsageDeltaMiB.map { " (\(signed($0) ?? "0"))" } ?? "")
+            }
+            return ServerMetricsTable.Row(table: table.table, values: [
+                signed(table.localWrites), signed(table.localReads), signed(table.coordinatorWrites), latency, disk,
+                count(table.estimatedPartitions),
+                nil,  // SSTable counts are not exposed over CQL before Cassandra 5.1
+                count(table.maxSSTableMiB),
+            ])
+        }
+        var figures: [ServerMetricsTable.Figure] = [
+            .init(name: "Memtable flushes Δ (MemtableFlushWriter)", value: signed(memtableFlushes)),
+            .init(name: "Compactions Δ (CompactionExecutor)", value: signed(compactionsCompleted)),
+            .init(name: "Pending compactions at the end (executor queue)", value: count(pendingCompactions)),
+            .init(name: "Pending mutations at the end (MutationStage)", value: count(mutationStagePending)),
+            .init(name: "Client connections at the end", value: count(clientConnections)),
+            .init(name: "Client requests Δ", value: signed(clientRequests)),
+        ]
+        for pool in threadPools {
+            var text = "\(signed(pool.completedDelta) ?? "?") completed"
+            if let pending = pool.pendingAtEnd { text += ", \(count(pending) ?? "0") pending" }
+            if let active = pool.activeAtEnd { text += ", \(count(active) ?? "0") active" }
+            if let blocked = pool.blockedDelta, blocked > 0 { text += ", \(signed(blocked) ?? "0") blocked" }
+            figures.append(.init(name: "Thread pool \(pool.name)", value: text))
+        }
+        var notes = notes
+        for node in restartedNodes.reversed() { notes.insert("\(node) restarted between the snapshots; its deltas are not meaningful", at: 0) }
+        return ServerMetricsTable(columns: Self.reportColumns, rows: rows, nodeFigures: figures, notes: notes)
     }
 }

@@ -54,8 +54,10 @@ final class CoordinatorDashboard: Sendable {
 
     /// Hands the final results to the dashboard and writes the reports into the report directory.
     @discardableResult
-    func finish(results: DistributedResults) async -> [String] {
+    func finish(results: DistributedResults, serverMetrics: ServerSideMetrics? = nil) async -> [String] {
         source.finish(results: results)
+        // After `finish`, which starts a new run's state when the run id changed.
+        source.setServerMetrics(serverMetrics)
         do {
             return try await server.writeReports()
         } catch {

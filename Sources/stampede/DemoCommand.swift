@@ -103,6 +103,10 @@ struct DemoCommand: AsyncParsableCommand {
         detail("seeded \(seeded.users) users, \(seeded.directConversations) direct and \(seeded.groupConversations) group conversations, "
                + "\(seeded.memberships) memberships (\(seeded.rowsWritten) rows in \(String(format: "%.1f", seeded.elapsedSeconds)) s)")
 
+        // The Cassandra side before the run (the embedded server exposes no system_views: reported as such).
+        let serverMetrics = await ServerMetricsCapture.begin(
+            session: CQLSessionConfiguration(contactPoints: contactPoints), keyspace: ChatSchema.keyspace, logger: logger)
+
         // 3. The coordinator, with its dashboard.
         let identity = RunIdentity.generate()
         let resultsPath = (reportDirectory as NSString).appendingPathComponent("distributed_results.json")
@@ -147,7 +151,11 @@ struct DemoCommand: AsyncParsableCommand {
         progress.cancel()
         for process in spawned { process.waitUntilExit() }
         print(CoordinatorProgressLine.summary(results))
-        let reportFiles = await dashboard?.finish(results: results) ?? []
+        let serverDelta = await serverMetrics.finish(logger: logger)
+        print(serverDelta.rendered())
+        let serverMetricsPath = (reportDirectory as NSString).appendingPathComponent("server_metrics.json")
+        try? ServerMetricsCapture.json(serverDelta).write(to: URL(fileURLWithPath: serverMetricsPath))
+        let reportFiles = await dashboard?.finish(results: results, serverMetrics: serverDelta.reportSection) ?? []
 
         // 5. Verification.
         var verified = true
@@ -162,6 +170,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         step("reports")
         detail("results: \(resultsPath)")
+        detail("server-side metrics: \(serverMetricsPath)")
         for path in reportFiles { detail(path) }
         if let url = dashboard?.url {
             if hold {

@@ -40,6 +40,11 @@ struct DistributedRun {
             throw ValidationError(error.description)
         }
         if let schema, !schema.isEmpty { try await Self.apply(schema, run: configuration.run, logger: logger) }
+        // The Cassandra side before the run (system_views over CQL; reported as not exposed where absent).
+        var serverMetrics: ServerMetricsCapture?
+        if !configuration.run.contactPoints.isEmpty {
+            serverMetrics = await ServerMetricsCapture.begin(run: configuration.run, logger: logger)
+        }
         let dashboard = try web.flatMap { web in
             try CoordinatorDashboard.start(
                 coordinator: coordinator, host: web.host, port: web.port, basicAuth: web.basicAuth, token: configuration.token,
@@ -97,8 +102,17 @@ struct DistributedRun {
         for process in spawned { process.waitUntilExit() }
         Self.say(CoordinatorProgressLine.summary(results))
         if let path = configuration.resultsPath { Self.say("results written to \(path)") }
+        let serverDelta = await serverMetrics?.finish(logger: logger)
+        if let serverDelta {
+            Self.say(serverDelta.rendered())
+            let directory = configuration.resultsPath.map { ($0 as NSString).deletingLastPathComponent } ?? ""
+            let path = (directory as NSString).appendingPathComponent("server_metrics.json")
+            if (try? ServerMetricsCapture.json(serverDelta).write(to: URL(fileURLWithPath: path))) != nil {
+                Self.say("server-side metrics written to \(path)")
+            }
+        }
         if let dashboard, let web {
-            let reports = await dashboard.finish(results: results)
+            let reports = await dashboard.finish(results: results, serverMetrics: serverDelta?.reportSection)
             if let first = reports.first { Self.say("reports written to \((first as NSString).deletingLastPathComponent)") }
             if web.linger > .zero {
                 Self.say("the dashboard stays at \(dashboard.url) for \(web.linger)")

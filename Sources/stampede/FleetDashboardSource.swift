@@ -24,12 +24,19 @@ final class FleetDashboardSource: DashboardDataSource {
         var elapsed: Duration = .zero
         /// Users (closed) or target rate (open) in force, by the second it was first seen, for the RPS chart's load line.
         var loads: [Int: Double] = [:]
+        /// The Cassandra side of the run, once captured after it.
+        var serverMetrics: ServerSideMetrics?
     }
     private let state = NIOLockedValueBox(State())
 
     init(coordinator: FleetCoordinator, version: String) {
         self.coordinator = coordinator
         self.version = version
+    }
+
+    /// Adds the server-side metrics section to the reports written from now on.
+    func setServerMetrics(_ metrics: ServerSideMetrics?) {
+        state.withLockedValue { $0.serverMetrics = metrics }
     }
 
     /// Keeps the final `distributed_results.json` so reports carry it verbatim.
@@ -252,7 +259,8 @@ final class FleetDashboardSource: DashboardDataSource {
         return RunBundleContext(
             stampedeVersion: version,
             driverSettings: ["contact_points": run.contactPoints.joined(separator: ","), "consistency": run.consistency,
-                             "concurrency_per_worker": String(run.concurrency), "keyspace": run.keyspace])
+                             "concurrency_per_worker": String(run.concurrency), "keyspace": run.keyspace],
+            serverMetrics: state.withLockedValue { $0.serverMetrics })
     }
 
     func resultsJSON() async -> [UInt8]? {

@@ -4,6 +4,7 @@ import CQLProtocol
 import Dispatch
 import Foundation
 import LoadEngine
+import Logging
 import Synchronization
 
 #if canImport(Glibc)
@@ -223,6 +224,7 @@ struct RunCommand: AsyncParsableCommand {
         let startedAt = Date()
         log("run \(identity.id) (epoch \(identity.epochMillis)): \(workload.name), \(describe(configuration, total: total))")
         let outcome: EngineOutcome
+        var serverMetrics: ServerMetricsCapture?
         if dryRun {
             outcome = try await execute(configuration, total: total, workload: workload, executor: NullExecutor())
         } else {
@@ -231,6 +233,9 @@ struct RunCommand: AsyncParsableCommand {
                 if applySchema {
                     for statement in workload.schema { try await session.run(statement) }
                 }
+                serverMetrics = await ServerMetricsCapture.begin(
+                    session: try cluster.sessionConfiguration(), keyspace: cluster.keyspace ?? ChatSchema.keyspace,
+                    logger: Logger(label: "stampede.server-metrics"))
                 outcome = try await execute(configuration, total: total, workload: workload, executor: CQLSessionExecutor(session: session))
             } catch {
                 await session.close()
@@ -245,6 +250,11 @@ struct RunCommand: AsyncParsableCommand {
         try document.jsonData().write(to: URL(fileURLWithPath: results))
         print(ProgressFormatter().summaryTable(document))
         print("results written to \(results)")
+        if let serverDelta = await serverMetrics?.finish(logger: Logger(label: "stampede.server-metrics")) {
+            print(serverDelta.rendered())
+            let path = ((results as NSString).deletingLastPathComponent as NSString).appendingPathComponent("server_metrics.json")
+            if (try? ServerMetricsCapture.json(serverDelta).write(to: URL(fileURLWithPath: path))) != nil { print("server-side metrics written to \(path)") }
+        }
         let code = RunExitCode.code(for: outcome)
         if verify, !dryRun {
             let passed = try await RunVerification.verify(resultsFile: results, session: try cluster.sessionConfiguration())

@@ -158,6 +158,7 @@ public enum DashboardPage {
             }
             html += "</tbody></table></div></section>\n"
         }
+        if let serverMetrics = bundle.context.serverMetrics { html += serverMetrics.html }
         return html
     }
 

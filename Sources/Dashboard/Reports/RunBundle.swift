@@ -9,11 +9,17 @@ public struct RunBundleContext: Sendable, Hashable, Codable {
     public var driverSettings: [String: String]
     /// The cluster as the driver saw it.
     public var topology: ClusterTopologySummary?
+    /// The Cassandra side of the run (table and node metrics over CQL, before vs after), when it was captured.
+    public var serverMetrics: ServerSideMetrics?
 
-    public init(stampedeVersion: String = "", driverSettings: [String: String] = [:], topology: ClusterTopologySummary? = nil) {
+    public init(
+        stampedeVersion: String = "", driverSettings: [String: String] = [:], topology: ClusterTopologySummary? = nil,
+        serverMetrics: ServerSideMetrics? = nil
+    ) {
         self.stampedeVersion = stampedeVersion
         self.driverSettings = driverSettings
         self.topology = topology
+        self.serverMetrics = serverMetrics
     }
 }
 
