@@ -1,3 +1,5 @@
+import CQLProtocol
+
 /// Settings of an embedded CQL cluster. Defaults: one in-memory node on 127.0.0.1:9042, no authentication.
 public struct EmbeddedCQLServerConfiguration: Sendable, Hashable {
     /// How the nodes of a multi-node cluster get distinct endpoints.
@@ -9,6 +11,10 @@ public struct EmbeddedCQLServerConfiguration: Sendable, Hashable {
         case distinctAddresses
         /// `host` on `port`, `port + 1`, ... (or each on its own ephemeral port when `port` is 0).
         case distinctPorts
+        /// Node `i` listens on `addresses[i]` (IPv4 or IPv6 text), every node on `port`, and advertises that address
+        /// as its rpc/broadcast/listen address in system.local and system.peers — like the nodes of a real cluster,
+        /// one per machine. There must be exactly `nodes` addresses, all distinct and none a wildcard.
+        case addresses([String])
     }
 
     /// What happens to writes.
@@ -19,6 +25,7 @@ public struct EmbeddedCQLServerConfiguration: Sendable, Hashable {
         case sink
     }
 
+    /// Where the first node (and the admin endpoint) listens; with `.addresses` only the admin endpoint uses it.
     public var host: String
     /// 0 picks an ephemeral port per node (tests); the bound ports are in `EmbeddedCQLCluster.endpoints`.
     public var port: Int
@@ -67,6 +74,28 @@ public struct EmbeddedCQLServerConfiguration: Sendable, Hashable {
         if resolvedAddressing == .distinctAddresses, !isIPv4Loopback {
             throw EmbeddedCQLServerError("distinct addresses need an IPv4 loopback host such as 127.0.0.1 (got \(host))")
         }
+        if case .addresses(let addresses) = addressing { try Self.validate(nodeAddresses: addresses, nodes: nodes) }
+    }
+
+    private static func validate(nodeAddresses addresses: [String], nodes: Int) throws(EmbeddedCQLServerError) {
+        guard addresses.count == nodes else {
+            throw EmbeddedCQLServerError(
+                "--node-addresses lists \(addresses.count) address(es) but the cluster has \(nodes) node(s); give one address per node")
+        }
+        var seen: Set<CQLInet> = []
+        for (index, address) in addresses.enumerated() {
+            guard let inet = CQLInet(address) else {
+                throw EmbeddedCQLServerError(
+                    "node \(index + 1)'s address '\(address)' is not an IPv4 or IPv6 address (host names are not accepted)")
+            }
+            guard inet.bytes.contains(where: { $0 != 0 }) else {
+                throw EmbeddedCQLServerError(
+                    "node \(index + 1)'s address \(address) is a wildcard; a node must advertise an address clients can reach")
+            }
+            guard seen.insert(inet).inserted else {
+                throw EmbeddedCQLServerError("node \(index + 1)'s address \(address) is listed twice; every node needs its own address")
+            }
+        }
     }
 
     private var isIPv4Loopback: Bool { host.hasPrefix("127.") && host.split(separator: ".").count == 4 }
@@ -74,7 +103,7 @@ public struct EmbeddedCQLServerConfiguration: Sendable, Hashable {
     var resolvedAddressing: Addressing {
         switch addressing {
         case .automatic: return nodes > 1 && port != 0 && isIPv4Loopback ? .distinctAddresses : .distinctPorts
-        case .distinctAddresses, .distinctPorts: return addressing
+        case .distinctAddresses, .distinctPorts, .addresses: return addressing
         }
     }
 
@@ -86,6 +115,8 @@ public struct EmbeddedCQLServerConfiguration: Sendable, Hashable {
                 let parts = host.split(separator: ".").map(String.init)
                 let last = (Int(parts[3]) ?? 1) + index
                 return CQLEndpoint(host: "\(parts[0]).\(parts[1]).\(parts[2]).\(last)", port: port)
+            case .addresses(let addresses):
+                return CQLEndpoint(host: addresses[index], port: port)
             case .automatic, .distinctPorts:
                 return CQLEndpoint(host: host, port: port == 0 ? 0 : port + index)
             }

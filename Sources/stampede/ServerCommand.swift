@@ -13,8 +13,11 @@ struct ServerCommand: AsyncParsableCommand {
             With --nodes N the server reports an N-node cluster (each node lists the others in system.peers_v2 with \
             its own token). All nodes share one store: replication is not simulated. With a fixed --port and host \
             127.0.0.1 the nodes listen on 127.0.0.1, 127.0.0.2, ... (all on the same port); with --port 0 or \
-            --port-per-node they use consecutive (or ephemeral) ports on --host. SIGINT/SIGTERM shut down cleanly \
-            (writing a snapshot when --data-dir is set).
+            --port-per-node they use consecutive (or ephemeral) ports on --host. With --node-addresses A,B,C each node \
+            listens on its own address (all on --port, like the nodes of a real cluster) and reports that address as \
+            its rpc/broadcast address in system.local and system.peers; the addresses must be assigned to this machine \
+            (or namespace), and --host is then only the admin endpoint's address. The nodes still run in one process \
+            and share one store. SIGINT/SIGTERM shut down cleanly (writing a snapshot when --data-dir is set).
             """
     )
 
@@ -22,10 +25,14 @@ struct ServerCommand: AsyncParsableCommand {
     var host = "127.0.0.1"
     @Option(help: "Native-protocol port (0 = ephemeral; each node's port is printed).")
     var port = 9042
-    @Option(help: "Number of nodes in the simulated cluster.")
-    var nodes = 1
+    @Option(help: "Number of nodes in the simulated cluster (default: 1, or the number of --node-addresses).")
+    var nodes: Int?
     @Flag(name: .customLong("port-per-node"), help: "Give each node its own port on --host instead of its own loopback address.")
     var portPerNode = false
+    @Option(
+        name: .customLong("node-addresses"),
+        help: "Comma-separated IP addresses, one per node: each node listens on its own address on --port and advertises it.")
+    var nodeAddresses: String?
     @Option(help: "memory (store writes) or sink (acknowledge writes without storing them).")
     var mode = EmbeddedCQLServerConfiguration.StorageMode.memory
     @Option(help: "user:password — require PasswordAuthenticator (SASL PLAIN) with these credentials.")
@@ -48,6 +55,22 @@ struct ServerCommand: AsyncParsableCommand {
         guard ["batch", "periodic"].contains(commitLogSync) else { throw ValidationError("--commitlog-sync must be batch or periodic") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         guard commitLogPeriodMilliseconds > 0 else { throw ValidationError("--commitlog-period-ms must be positive") }
+        if let addresses = parsedNodeAddresses {
+            if portPerNode { throw ValidationError("--port-per-node and --node-addresses exclude each other: choose ports or addresses") }
+            if let nodes, nodes != addresses.count {
+                throw ValidationError("--nodes \(nodes) but --node-addresses lists \(addresses.count) address(es); give one address per node")
+            }
+        }
+    }
+
+    /// `--node-addresses` split on commas (blanks trimmed); nil when the option is absent.
+    private var parsedNodeAddresses: [String]? {
+        nodeAddresses.map { list in list.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
+    }
+
+    private var addressing: EmbeddedCQLServerConfiguration.Addressing {
+        if let addresses = parsedNodeAddresses { return .addresses(addresses) }
+        return portPerNode ? .distinctPorts : .automatic
     }
 
     func run() async throws {
@@ -55,7 +78,7 @@ struct ServerCommand: AsyncParsableCommand {
         CommandLogging.bootstrap(level: level)
         let logger = Logger(label: "stampede.server")
         let configuration = EmbeddedCQLServerConfiguration(
-            host: host, port: port, nodes: nodes, addressing: portPerNode ? .distinctPorts : .automatic, mode: mode,
+            host: host, port: port, nodes: nodes ?? parsedNodeAddresses?.count ?? 1, addressing: addressing, mode: mode,
             credentials: auth.flatMap(CQLServerCredentials.init), clusterName: clusterName, dataDirectory: dataDirectory,
             commitLogSync: commitLogSync == "periodic" ? .periodic(.milliseconds(commitLogPeriodMilliseconds)) : .batch,
             adminPort: adminPort)
