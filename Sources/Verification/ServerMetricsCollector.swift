@@ -113,6 +113,21 @@ public struct ServerMetricsCollector: Sendable {
     }
 
     private func readSizeEstimates(_ node: NodeConnection, into snapshot: inout NodeMetricsSnapshot) async {
+        // 4.0+: system.table_estimates (primary ranges); its deprecated predecessor size_estimates otherwise.
+        if let rows = try? await node.rows(
+            "SELECT table_name, range_type, partitions_count, mean_partition_size FROM system.table_estimates WHERE keyspace_name = ?",
+            values: [.text(keyspace)]) {
+            for row in rows where row["range_type"]?.text == "primary" {
+                guard let table = row["table_name"]?.text else { continue }
+                if let count = row["partitions_count"]?.number {
+                    snapshot.tables[table, default: [:]]["size_estimates.partitions_count", default: 0] += count
+                }
+                if let mean = row["mean_partition_size"]?.number {
+                    snapshot.tables[table, default: [:]]["size_estimates.mean_partition_size"] = mean
+                }
+            }
+            return
+        }
         do {
             let rows = try await node.rows(
                 "SELECT table_name, partitions_count, mean_partition_size FROM system.size_estimates WHERE keyspace_name = ?",

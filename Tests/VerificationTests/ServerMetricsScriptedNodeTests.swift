@@ -87,6 +87,16 @@ final class MetricsNodeHandler: ChannelInboundHandler, @unchecked Sendable {
                 [.inet(CQLInet("127.0.0.1")!), .int(50_001), .bigint(3 + p)],
             ])
         }
+        if cql.contains("system.table_estimates") {
+            let columns: [(String, CQLDataType)] = [
+                ("table_name", .varchar), ("range_type", .varchar), ("partitions_count", .bigint), ("mean_partition_size", .bigint),
+            ]
+            return rows(columns, [
+                [.text("messages_by_conversation"), .text("primary"), .bigint(150 * (1 + p)), .bigint(4_096)],
+                [.text("messages_by_conversation"), .text("primary"), .bigint(50 * (1 + p)), .bigint(4_096)],
+                [.text("messages_by_conversation"), .text("local_primary"), .bigint(999), .bigint(4_096)],
+            ])
+        }
         if cql.contains("system.size_estimates") {
             return rows([("table_name", .varchar), ("partitions_count", .bigint), ("mean_partition_size", .bigint)],
                         [[.text("messages_by_conversation"), .bigint(200 * (1 + p)), .bigint(4_096)]])
