@@ -15,6 +15,8 @@ public struct CoordinatorLiveView: Sendable {
         public var metrics: MetricsSnapshot
         /// Latest self-reported health (CPU, event-loop lag, ...), by name.
         public var health: [String: Double]
+        /// Estimated clock offset (worker clock minus coordinator clock), in nanoseconds.
+        public var clockOffsetNanos: Int64 = 0
     }
 
     public var progress: CoordinatorProgress
@@ -43,7 +45,8 @@ extension CoordinatorState {
             CoordinatorLiveView.Worker(
                 id: worker.id, host: hosts[worker.id] ?? worker.host, state: worker.state, wasLost: worker.wasLost,
                 secondsSinceHeartbeat: Double((now - worker.lastHeard).components.seconds),
-                metrics: stats.perWorker[worker.id] ?? MetricsSnapshot(), health: stats.latestHealth[worker.id] ?? [:])
+                metrics: stats.perWorker[worker.id] ?? MetricsSnapshot(), health: stats.latestHealth[worker.id] ?? [:],
+                clockOffsetNanos: worker.clockOffsetNanos)
         }
         return CoordinatorLiveView(
             progress: progress(), configuration: configuration.run, startedAt: startedAt, elapsed: elapsed, total: stats.total,

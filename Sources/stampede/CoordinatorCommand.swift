@@ -103,6 +103,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
     var webLinger = "5s"
     @Flag(help: "After the run, read the messages back and check that every acknowledged one is there (chat workloads).")
     var verify = false
+    @Flag(help: "Before the run, check the cluster as `stampede doctor` does (nodes, versions, schema, replication vs consistency; a FAIL stops here), and report the workers' clock skew once they are connected.")
+    var doctor = false
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "notice"
 
@@ -168,7 +170,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             web: DistributedRun.Web(
                 host: webHost, port: webPort, basicAuth: webAuth, reportDirectory: reportDirectory,
                 linger: try DurationParser.parse(webLinger, what: "--web-linger")),
-            schema: schema)
+            schema: schema, doctor: doctor)
         if keepWorkers {
             _ = try await distributed.runKeepingWorkers(logger: logger)
             return

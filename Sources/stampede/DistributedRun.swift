@@ -30,6 +30,8 @@ struct DistributedRun {
     var schema: [String]?
     /// Print the progress line every 2 s.
     var showProgress = true
+    /// Check the cluster before the run (`stampede doctor`) and the workers' clock skew once they are connected.
+    var doctor = false
 
     /// Runs to the end and returns the results (also written to `configuration.resultsPath`).
     func run(logger: Logger) async throws -> DistributedResults {
@@ -40,6 +42,13 @@ struct DistributedRun {
             throw ValidationError(error.description)
         }
         if let schema, !schema.isEmpty { try await Self.apply(schema, run: configuration.run, logger: logger) }
+        if doctor, !configuration.run.contactPoints.isEmpty {
+            let report = await CoordinatorDoctor.checkCluster(configuration, logger: logger)
+            Self.say(report.rendered())
+            if report.hasFailures {
+                throw ValidationError("the doctor found problems (FAIL above); fix them, or start without --doctor")
+            }
+        }
         // The Cassandra side before the run (system_views over CQL; reported as not exposed where absent).
         var serverMetrics: ServerMetricsCapture?
         if !configuration.run.contactPoints.isEmpty {
@@ -59,6 +68,11 @@ struct DistributedRun {
             }
         }
         defer { progress.cancel() }
+        let clocks = Task {
+            guard doctor else { return }
+            if let lines = await CoordinatorDoctor.workerClockChecks(coordinator) { Self.say(lines) }
+        }
+        defer { clocks.cancel() }
         let running = Task { try await coordinator.runToCompletion() }
         // Ctrl-C / SIGTERM: stop the run; workers report and the results are still written.
         signal(SIGINT, SIG_IGN)

@@ -66,3 +66,27 @@ def test_a_stopped_run_is_verified_exactly(start_stampede, run_stampede, free_po
     assert "not executed (run stopped)" in verify.stdout
     assert "outcomes from the run's lists" in verify.stdout
     assert f"found                       {document['total_messages']:,} of {document['total_messages']:,}" in verify.stdout
+
+
+def test_coordinator_doctor_checks_the_cluster_and_the_workers_clocks(start_stampede, run_stampede, free_port, tmp_path):
+    port = free_port()
+    start_server(start_stampede, port)
+    contact = f"127.0.0.1:{port}"
+    # Without the schema the doctor stops the coordinator before any worker is started, with the fix.
+    refused = run_stampede(
+        "coordinator", "--contact-points", contact, "--target", 1000, "--local-workers", 1, "--no-schema",
+        "--bind", f"127.0.0.1:{free_port()}", "--web-port", 0, "--results", tmp_path / "refused.json", "--doctor",
+        timeout=120)
+    assert refused.returncode != 0
+    assert "[FAIL] keyspace realtime_chat_app" in refused.stdout
+    assert "stampede schema apply" in refused.stdout
+    assert not (tmp_path / "refused.json").exists()
+
+    completed = run_stampede(
+        "coordinator", "--contact-points", contact, "--target", 3000, "--local-workers", 2,
+        "--bind", f"127.0.0.1:{free_port()}", "--web-port", 0, "--results", tmp_path / "results.json", "--doctor",
+        timeout=180)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert "[OK  ] keyspace realtime_chat_app" in completed.stdout
+    assert "clock of worker local-1" in completed.stdout and "clock of worker local-2" in completed.stdout
+    assert "reachable from the 2 connected worker(s)" in completed.stdout
