@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# A real multi-host test on one Linux machine: network namespaces joined by veth pairs and a bridge, tc netem
-# delay/loss on every link, a distributed 200K-message write, and three faults (a worker killed at 50%, a server node
-# stopped mid-run, the coordinator cut off for 3 s). See docs/multihost-test.md.
+# A real multi-host test on one Linux machine: network namespaces joined by veth pairs and a bridge, 20 ms +- 5 ms
+# delay and 0.1% loss on every link, a distributed 200K-message write, and three faults (a worker killed at 50%, a
+# server node stopped mid-run, the coordinator cut off for 3 s). See docs/multihost-test.md.
 #
-#   sudo scripts/netns-multihost-test.sh [--binary PATH] [--target N] [--timeout SECONDS] [--keep-logs] [--network-only] [--require-netem]
+#   sudo scripts/netns-multihost-test.sh [--binary PATH] [--target N] [--timeout SECONDS] [--keep-logs] [--network-only]
+#                                        [--impairment auto|netem|nfqueue|none] [--require-impairment]
 #   (--network-only: build the network, check every namespace reaches every other, tear it down;
-#    --require-netem: fail instead of skipping the delay/loss when the kernel has no sch_netem)
+#    --impairment: how to add the delay and loss: auto (default) uses tc netem where the kernel has sch_netem, else
+#      iptables (statistic match, random 0.1% DROP) plus scripts/nfqueue-delay.c (a userspace NFQUEUE delayer, built
+#      with cc), else runs on a clean network with a SKIP line;
+#    --require-impairment (or --require-netem): fail instead of skipping when no delay/loss can be added)
 #
 # Exit: 0 every check passed, 1 a check failed, 77 cannot run here (not root, no iproute2, no binary/commands).
-# Everything it creates is named stp-* and lives in 10.77.0.0/24 inside its own namespaces; a trap removes it all on
-# any exit, including failures and Ctrl-C.
+# Everything it creates is named stp-* and lives in 10.77.0.0/24 inside its own namespaces (the iptables rules too:
+# none is added to the root namespace); a trap removes it all, and stops the delayer, on any exit, including
+# failures and Ctrl-C.
 set -u -o pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +23,8 @@ TARGET=200000
 TOTAL_TIMEOUT=900
 KEEP_LOGS=0
 NETWORK_ONLY=0
-REQUIRE_NETEM=0
+REQUIRE_IMPAIRMENT=0
+IMPAIRMENT_MODE=auto
 while [ $# -gt 0 ]; do
     case "$1" in
         --binary) BIN=$2; shift ;;
@@ -26,12 +32,14 @@ while [ $# -gt 0 ]; do
         --timeout) TOTAL_TIMEOUT=$2; shift ;;
         --keep-logs) KEEP_LOGS=1 ;;
         --network-only) NETWORK_ONLY=1 ;;
-        --require-netem) REQUIRE_NETEM=1 ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        --require-netem|--require-impairment) REQUIRE_IMPAIRMENT=1 ;;
+        --impairment) IMPAIRMENT_MODE=$2; shift ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
     shift
 done
+case "$IMPAIRMENT_MODE" in auto|netem|nfqueue|none) ;; *) echo "--impairment must be auto, netem, nfqueue or none" >&2; exit 2 ;; esac
 if [ -z "$BIN" ]; then
     for candidate in "${STAMPEDE_BIN:-}" "$ROOT/.build/release/stampede" "$ROOT/.build/debug/stampede"; do
         if [ -n "$candidate" ] && [ -x "$candidate" ]; then BIN=$candidate; break; fi
@@ -53,7 +61,10 @@ fi
 PREFIX=stp
 NET=10.77.0
 BRIDGE=${PREFIX}-br0
-SERVER_IP=$NET.10
+SERVER_IP=$NET.10          # the server namespace's own address: the admin endpoint listens here
+# The three server nodes, each on its own address and the standard port, as on three machines. They are still one
+# process in one namespace: the embedded cluster's nodes share one in-process store (replication is not simulated).
+NODE_IPS=("$NET.11" "$NET.12" "$NET.13")
 COORD_IP=$NET.20
 TOKEN=netns-test-$(date +%s)-$$
 NAMESPACES=(srv coord w1 w2 w3 w4)
@@ -62,7 +73,10 @@ WORK=$(mktemp -d /tmp/stampede-netns.XXXXXX)
 PIDS=()
 PASSED=0
 FAILED=0
-NETEM=1
+IMPAIRMENT=none            # what is in effect: netem, nfqueue (iptables + nfqueue-delay) or none
+IPT=""                     # the iptables command that works here (iptables or iptables-legacy)
+DELAYER_PID=""
+DELAY_MS=20 JITTER_MS=5 LOSS_PERCENT=0.1 LOSS_PROBABILITY=0.001
 
 pass() { PASSED=$((PASSED + 1)); echo "PASS: $*"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL: $*"; }
@@ -74,6 +88,11 @@ cleanup() {
     trap - EXIT INT TERM
     [ -n "${WATCHDOG:-}" ] && kill "$WATCHDOG" 2>/dev/null
     for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    # The iptables rules live inside the namespaces (deleting a namespace deletes them); flush them first anyway, so
+    # nothing queues to the delayer while it stops.
+    if [ -n "$IPT" ]; then
+        for ns in "${NAMESPACES[@]}"; do ip netns exec "${PREFIX}-$ns" "$IPT" -w -F INPUT 2>/dev/null; done
+    fi
     sleep 1
     for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
     for ns in "${NAMESPACES[@]}"; do
@@ -117,20 +136,114 @@ for ns in "${NAMESPACES[@]}"; do
     in_ns "$ns" ip link set lo up
     in_ns "$ns" ip addr add "${IPS[$ns]}/24" dev "$name-n"
     in_ns "$ns" ip link set "$name-n" up
-    # 20 ms ± 5 ms and 0.1% loss on every namespace's link (so every hop between two namespaces sees it twice).
-    if [ "$NETEM" = 1 ] && ! in_ns "$ns" tc qdisc add dev "$name-n" root netem delay 20ms 5ms loss 0.1% 2>"$WORK/netem.err"; then
-        NETEM=0
-        echo "WARN: tc netem is not available ($(cat "$WORK/netem.err")); this kernel lacks sch_netem, running WITHOUT delay and loss"
-    fi
 done
-pass "6 namespaces with their own addresses on a bridge"
-if [ "$NETEM" = 1 ]; then
-    pass "netem 20ms±5ms, 0.1% loss on every link"
-elif [ "$REQUIRE_NETEM" = 1 ]; then
-    fail "netem unavailable on this kernel (sch_netem) and --require-netem was given"
-else
-    echo "SKIP: netem delay/loss (this kernel has no sch_netem); the faults below run on a clean network"
-fi
+for ip in "${NODE_IPS[@]}"; do in_ns srv ip addr add "$ip/24" dev "${PREFIX}-srv-n"; done
+pass "6 namespaces with their own addresses on a bridge (server nodes on ${NODE_IPS[*]})"
+
+# --- Delay and loss ---------------------------------------------------------------------------------------------
+# Every packet between two namespaces is delayed 20 ms +- 5 ms once and dropped with probability 0.1% once, so a
+# round trip takes about 40 ms. First choice: tc netem on each namespace's link (egress). Kernels without sch_netem
+# get the same from netfilter inside each namespace, on the link's ingress: an iptables rule drops 0.1% of the
+# incoming packets at random (statistic match), the next hands the rest to NFQUEUE, where nfqueue-delay (one process
+# for all namespaces) holds each packet for its delay. --queue-bypass lets packets through if the delayer dies.
+impairment_unavailable() {  # why: no delay/loss can be added
+    if [ "$REQUIRE_IMPAIRMENT" = 1 ]; then
+        fail "no delay/loss emulation: $* (--require-impairment was given)"
+    else
+        echo "SKIP: delay/loss emulation: $*; the faults below run on a clean network"
+    fi
+}
+try_netem() {
+    local ns
+    for ns in "${NAMESPACES[@]}"; do
+        if ! in_ns "$ns" tc qdisc add dev "${PREFIX}-$ns-n" root netem delay "${DELAY_MS}ms" "${JITTER_MS}ms" \
+            loss "${LOSS_PERCENT}%" 2>"$WORK/netem.err"; then
+            local other
+            for other in "${NAMESPACES[@]}"; do in_ns "$other" tc qdisc del dev "${PREFIX}-$other-n" root 2>/dev/null; done
+            NETEM_ERROR=$(head -1 "$WORK/netem.err" | sed "s/\.$//")
+            return 1
+        fi
+    done
+}
+try_nfqueue() {  # sets NFQUEUE_ERROR when it cannot
+    local candidate ns
+    NFQUEUE_ERROR=""
+    for candidate in iptables iptables-legacy iptables-nft; do
+        command -v "$candidate" >/dev/null || continue
+        if in_ns srv "$candidate" -w -A INPUT -i "${PREFIX}-srv-n" -m statistic --mode random --probability 0 -j DROP 2>/dev/null \
+            && in_ns srv "$candidate" -w -F INPUT 2>/dev/null; then
+            IPT=$candidate
+            break
+        fi
+    done
+    [ -n "$IPT" ] || { NFQUEUE_ERROR="no working iptables with the statistic match (apt-get install -y iptables)"; return 1; }
+    command -v cc >/dev/null || { NFQUEUE_ERROR="no C compiler (cc) to build scripts/nfqueue-delay.c"; return 1; }
+    cc -O2 -o "$WORK/nfqueue-delay" "$ROOT/scripts/nfqueue-delay.c" 2>"$WORK/nfqueue-delay.build.log" \
+        || { NFQUEUE_ERROR="scripts/nfqueue-delay.c does not build: $(head -3 "$WORK/nfqueue-delay.build.log")"; return 1; }
+    local paths=()
+    for ns in "${NAMESPACES[@]}"; do paths+=("/run/netns/${PREFIX}-$ns"); done
+    "$WORK/nfqueue-delay" --delay-ms "$DELAY_MS" --jitter-ms "$JITTER_MS" "${paths[@]}" >"$WORK/nfqueue-delay.log" 2>&1 &
+    DELAYER_PID=$!
+    PIDS+=("$DELAYER_PID")
+    local waited=0
+    until grep -q "nfqueue-delay: ready" "$WORK/nfqueue-delay.log" 2>/dev/null; do
+        if ! kill -0 "$DELAYER_PID" 2>/dev/null || [ "$waited" -ge 50 ]; then
+            NFQUEUE_ERROR="the NFQUEUE delayer did not start: $(head -2 "$WORK/nfqueue-delay.log")"
+            kill -KILL "$DELAYER_PID" 2>/dev/null
+            DELAYER_PID=""
+            return 1
+        fi
+        sleep 0.1; waited=$((waited + 1))
+    done
+    for ns in "${NAMESPACES[@]}"; do
+        in_ns "$ns" "$IPT" -w -A INPUT -i "${PREFIX}-$ns-n" -m statistic --mode random --probability "$LOSS_PROBABILITY" -j DROP \
+            && in_ns "$ns" "$IPT" -w -A INPUT -i "${PREFIX}-$ns-n" -j NFQUEUE --queue-num 0 --queue-bypass \
+            || { NFQUEUE_ERROR="could not add the iptables rules in ${PREFIX}-$ns (no xt_statistic or NFQUEUE target?)"; break; }
+    done
+    if [ -n "${NFQUEUE_ERROR:-}" ]; then  # undo a half-built setup: no rules, no delayer
+        for ns in "${NAMESPACES[@]}"; do in_ns "$ns" "$IPT" -w -F INPUT 2>/dev/null; done
+        kill -TERM "$DELAYER_PID" 2>/dev/null
+        DELAYER_PID=""
+        return 1
+    fi
+}
+# Round-trip time between two namespaces, in whole milliseconds (median of 10): ping -U (user-to-user time: the
+# kernel's receive timestamp would hide a delay applied on ingress), else the time of TCP connects.
+round_trip_ms() {  # round_trip_ms FROM_NS TO_IP
+    if command -v ping >/dev/null; then
+        in_ns "$1" ping -U -n -c 10 -i 0.2 -W 2 "$2" 2>/dev/null \
+            | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%d\n", v[int((NR + 1) / 2)] }'
+    else
+        in_ns "$1" python3 -c 'import socket, sys, time
+times = []
+for _ in range(10):
+    start = time.monotonic()
+    try:
+        socket.create_connection((sys.argv[1], 7777), timeout=2).close()
+    except OSError:
+        try: socket.create_connection((sys.argv[1], 9), timeout=2)
+        except ConnectionRefusedError: pass   # a refused connect is a round trip too
+        except OSError: continue
+    times.append((time.monotonic() - start) * 1000)
+times.sort()
+print(int(times[len(times) // 2]) if times else "")' "$2" 2>/dev/null
+    fi
+}
+case "$IMPAIRMENT_MODE" in
+    auto|netem)
+        if try_netem; then
+            IMPAIRMENT=netem
+        elif [ "$IMPAIRMENT_MODE" = netem ]; then
+            impairment_unavailable "tc netem: $NETEM_ERROR"
+        else
+            echo "netem is not available here ($NETEM_ERROR: this kernel has no sch_netem); trying iptables + NFQUEUE"
+            if try_nfqueue; then IMPAIRMENT=nfqueue; else impairment_unavailable "no sch_netem, and $NFQUEUE_ERROR"; fi
+        fi ;;
+    nfqueue)
+        if try_nfqueue; then IMPAIRMENT=nfqueue; else impairment_unavailable "$NFQUEUE_ERROR"; fi ;;
+    none)
+        echo "SKIP: delay/loss emulation (--impairment none)" ;;
+esac
 # Every namespace reaches every other one over the bridge (a TCP listener in each, a connection from each).
 reach_ok=1
 for ns in "${NAMESPACES[@]}"; do
@@ -154,10 +267,20 @@ for from in "${NAMESPACES[@]}"; do
     done
 done
 [ "$reach_ok" = 1 ] && pass "every namespace reaches every other over TCP" || fail "namespaces cannot reach each other"
+if [ "$IMPAIRMENT" != none ]; then
+    log "impairment: $IMPAIRMENT, ${DELAY_MS} ms +- ${JITTER_MS} ms one way and ${LOSS_PERCENT}% loss on every link"
+    rtt=$(round_trip_ms w1 "$SERVER_IP")
+    # Each direction is delayed at least DELAY_MS - JITTER_MS, so a round trip cannot be shorter than twice that.
+    if [ -n "$rtt" ] && [ "$rtt" -ge $(( 2 * (DELAY_MS - JITTER_MS) )) ]; then
+        pass "delay in effect ($IMPAIRMENT): round trip w1 -> srv ${rtt} ms (median of 10; expected about $((2 * DELAY_MS)) ms, at least $(( 2 * (DELAY_MS - JITTER_MS) )) ms)"
+    else
+        fail "delay not in effect: round trip w1 -> srv ${rtt:-unmeasurable} ms, expected at least $(( 2 * (DELAY_MS - JITTER_MS) )) ms"
+    fi
+fi
 if [ "$NETWORK_ONLY" = 1 ]; then
     rtt=$(in_ns w1 python3 -c 'import socket,time,sys
 t=time.time(); socket.create_connection((sys.argv[1], 7777), timeout=5).close(); print(int((time.time()-t)*1000))' "$SERVER_IP" 2>/dev/null)
-    log "TCP connect w1 -> srv took ${rtt:-?} ms (about 2 x 20 ms expected with netem)"
+    log "TCP connect w1 -> srv took ${rtt:-?} ms (about 2 x ${DELAY_MS} ms expected with delay emulation)"
     exit 0
 fi
 
@@ -210,16 +333,20 @@ wait_progress() {  # wait_progress FRACTION_PERCENT SECONDS: true once progress 
     return 1
 }
 
-log "starting the embedded server: 3 nodes on $SERVER_IP:9042-9044, admin on :8088"
-start server srv "$BIN" server --host "$SERVER_IP" --port 9042 --nodes 3 --port-per-node --admin-port 8088 --mode memory
-wait_for 60 "server ready" grep -q "CQL server ready" "$WORK/server.log" && pass "server ready: $(grep -c '^node' "$WORK/server.log") nodes"
+# One process, three nodes, each listening on (and advertising in system.local/system.peers) its own address.
+log "starting the embedded server: 3 nodes on ${NODE_IPS[*]} (port 9042 each), admin on $SERVER_IP:8088"
+node_list=$(IFS=,; echo "${NODE_IPS[*]}")
+start server srv "$BIN" server --host "$SERVER_IP" --node-addresses "$node_list" --port 9042 --admin-port 8088 --mode memory
+wait_for 60 "server ready" grep -q "CQL server ready" "$WORK/server.log" \
+    && pass "server ready: $(grep '^node' "$WORK/server.log" | sed 's/^node [0-9]*: //' | paste -sd ' ')"
 
-CONTACTS="$SERVER_IP:9042,$SERVER_IP:9043,$SERVER_IP:9044"
+CONTACTS="${NODE_IPS[0]}:9042,${NODE_IPS[1]}:9042,${NODE_IPS[2]}:9042"
 if "$BIN" schema --help >/dev/null 2>&1; then
     in_ns srv timeout 60 "$BIN" schema apply --contact-points "$CONTACTS" > "$WORK/schema.log" 2>&1 \
         && pass "schema applied" || fail "schema apply: $(tail -3 "$WORK/schema.log")"
 fi
 
+RUN_START=$(date +%s)
 log "starting the coordinator on $COORD_IP:5557 (target $TARGET) and 4 workers"
 WEB=()
 "$BIN" coordinator --help 2>/dev/null | grep -- "--web-port" >/dev/null && WEB=(--web-port 8089)
@@ -232,6 +359,12 @@ for i in 1 2 3 4; do
 done
 
 if done_at=$(wait_progress 1 120); then pass "run started with 4 workers ($done_at written)"; else fail "run did not start: $(tail -3 "$WORK/coordinator.log")"; fi
+# The workers' driver found the three nodes through system.peers and connects to each at its own address.
+if command -v ss >/dev/null; then
+    served=$(in_ns srv ss -Htn state established '( sport = :9042 )' 2>/dev/null | awk '{ split($3, a, ":"); print a[1] }' | sort -u | paste -sd ' ')
+    [ "$(echo "$served" | wc -w)" = 3 ] && pass "clients connected to every node address: $served" \
+        || fail "clients are connected to only these node addresses: ${served:-none}"
+fi
 
 # Fault 1: SIGKILL a worker at 50%.
 if at=$(wait_progress 50 300); then
@@ -245,7 +378,7 @@ fi
 # Fault 2: stop one server node mid-run, start it again 3 s later.
 if at=$(wait_progress 60 300) && [ "$at" -lt "$TARGET" ]; then
     if admin POST /nodes/1/stop >/dev/null; then
-        pass "server node 2 stopped at $at/$TARGET"
+        pass "server node 2 (${NODE_IPS[1]}) stopped at $at/$TARGET"
         sleep 3
         admin POST /nodes/1/start >/dev/null && pass "server node 2 started again" || fail "could not restart node 2"
     else
@@ -274,7 +407,7 @@ if kill -0 "$PID_coordinator" 2>/dev/null; then
     fail "coordinator still running 300 s after the last fault: $(tail -3 "$WORK/coordinator.log")"
 else
     wait "$PID_coordinator"; status=$?
-    [ "$status" = 0 ] && pass "coordinator finished (exit 0)" || fail "coordinator exited $status: $(tail -5 "$WORK/coordinator.log")"
+    [ "$status" = 0 ] && pass "coordinator finished (exit 0) after $(( $(date +%s) - RUN_START )) s (impairment: $IMPAIRMENT)" || fail "coordinator exited $status: $(tail -5 "$WORK/coordinator.log")"
 fi
 
 RESULTS="$WORK/coordinator/distributed_results.json"
@@ -311,3 +444,33 @@ if [ -f "$RESULTS" ]; then
         fail "stampede verify: $(tail -5 "$WORK/verify.log")"
     fi
 fi
+
+# --- Proof that the loss (and the delay) lasted the whole run -----------------------------------------------------
+case "$IMPAIRMENT" in
+    nfqueue)
+        dropped=0
+        for ns in "${NAMESPACES[@]}"; do
+            count=$(in_ns "$ns" "$IPT" -w -L INPUT -v -x -n 2>/dev/null | awk '$3 == "DROP" && /statistic/ { s += $1 } END { print s + 0 }')
+            dropped=$((dropped + count))
+        done
+        [ "$dropped" -gt 0 ] && pass "loss in effect: the random ${LOSS_PERCENT}% DROP rules dropped $dropped packets" \
+            || fail "loss not in effect: the DROP rules dropped no packet"
+        if kill -0 "$DELAYER_PID" 2>/dev/null; then
+            kill -TERM "$DELAYER_PID"
+            for _ in $(seq 50); do kill -0 "$DELAYER_PID" 2>/dev/null || break; sleep 0.1; done
+            summary=$(grep "packets delayed" "$WORK/nfqueue-delay.log")
+            delayed=$(echo "$summary" | awk '{ print $2 }')
+            [ "${delayed:-0}" -gt 0 ] && pass "delay in effect for the whole run: ${summary#nfqueue-delay: }" \
+                || fail "the delayer saw no packets: $summary"
+        else
+            fail "the NFQUEUE delayer died during the run: $(tail -2 "$WORK/nfqueue-delay.log")"
+        fi ;;
+    netem)
+        dropped=0
+        for ns in "${NAMESPACES[@]}"; do
+            count=$(in_ns "$ns" tc -s qdisc show dev "${PREFIX}-$ns-n" 2>/dev/null | sed -n 's/.*dropped \([0-9]*\).*/\1/p' | head -1)
+            dropped=$((dropped + ${count:-0}))
+        done
+        [ "$dropped" -gt 0 ] && pass "loss in effect: netem dropped $dropped packets" || fail "loss not in effect: netem dropped no packet" ;;
+    none) ;;
+esac
