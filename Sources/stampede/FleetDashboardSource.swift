@@ -102,6 +102,11 @@ final class FleetDashboardSource: DashboardDataSource {
         }
         let run = view.configuration
         let failures = Self.failureRecords(view.total)
+        if runState == .idle {
+            // An interactive coordinator before its first run: only the workers waiting for one (the configured run
+            // is a template for the form, not a run).
+            return RunSnapshot(runID: "", state: .idle, workers: workers, message: "workers connected: \(workers.count); start a run")
+        }
         return RunSnapshot(
             runID: run.runID, state: runState, workload: run.workload, loadDescription: Self.describe(run, users: control.users, rate: control.rate),
             startedAt: startedAt, elapsed: elapsed, target: run.target > 0 ? run.target : nil, plannedDuration: run.duration,
