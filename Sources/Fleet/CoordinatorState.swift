@@ -200,6 +200,10 @@ actor CoordinatorState {
         if phase == .finished, !configuration.keepWorkers {
             return refuse(.runFinished, "run \(configuration.run.runID) has finished")
         }
+        if phase == .finished {
+            // Between runs of an interactive coordinator: a worker reconnecting after a blip waits for the next run.
+            registry.readmitIdle(id)
+        }
         if let duplicate = liveSession(of: id, now: now), duplicate.instance != request.instance {
             // Another process uses this id and is still heartbeating on its open stream. (The same process
             // reconnecting after a network blip presents the same instance and takes its place back below.)

@@ -161,6 +161,13 @@ public struct WorkerRegistry: Sendable {
         }
     }
 
+    /// Between runs of an interactive coordinator: a worker that finished the last run and registers again (a network
+    /// blip while idle) is registered again instead of refused.
+    public mutating func readmitIdle(_ id: String) {
+        guard workers[id]?.state == .finished else { return }
+        workers[id]?.state = .registered
+    }
+
     /// Workers in a given state, sorted by id.
     public func ids(in state: State) -> [String] {
         workers.values.filter { $0.state == state }.map(\.id).sorted()

@@ -166,6 +166,23 @@ import Testing
         _ = await loopback.value(of: workerTask, within: 20)
     }
 
+    @Test func betweenRunsAFinishedWorkerRegisteringAgainIsTakenBackAndTheNextRunForgetsTheGone() {
+        var registry = WorkerRegistry(livenessTimeout: .seconds(1))
+        let now = ContinuousClock.now
+        _ = registry.register(id: "a", host: "h", cores: 1, capacity: 0, running: true, now: now)
+        _ = registry.register(id: "b", host: "h", cores: 1, capacity: 0, running: true, now: now)
+        registry.finish("a")
+        registry.finish("b")
+        #expect(registry.register(id: "a", host: "h", cores: 1, capacity: 0, running: false, now: now) == .alreadyFinished)
+        registry.readmitIdle("a")
+        #expect(registry.register(id: "a", host: "h", cores: 1, capacity: 0, running: false, now: now)
+            == .reconnected(session: 2, wasLost: false, previous: .registered))
+        // The next run keeps the connected worker (same session) and forgets the one that went away.
+        registry.beginNextRun(keeping: ["a"])
+        #expect(registry.workers.keys.sorted() == ["a"])
+        #expect(registry.workers["a"]?.state == .registered && registry.workers["a"]?.session == 2)
+    }
+
     @Test func errorMessagesTravelWithTheIntervalsAndMergeBounded() throws {
         var metrics = OperationMetrics()
         let timeout = OperationFailure(kind: .timeout, outcomeUnknown: true, isRetryable: true, message: "client timeout after 2s")
