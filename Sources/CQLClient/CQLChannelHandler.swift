@@ -4,7 +4,7 @@ import NIOCore
 
 /// One request handed to the channel handler, with the promise its response completes.
 struct CQLOutboundRequest {
-    var request: CQLRequest
+    var message: CQLOutboundMessage
     var promise: EventLoopPromise<CQLResponse>
     var timeout: Duration
 }
@@ -38,6 +38,9 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     let handshakePromise: EventLoopPromise<Void>
     private let onEvent: @Sendable (CQLEvent) -> Void
     private let onInFlightChange: (Int) -> Void
+    let writeCounters = CQLWriteCounters()
+    /// Frames added to `pendingWrites` since the last flush.
+    private var pendingRequests = 0
 
     init(
         address: CQLHostAddress, configuration: CQLConnectionConfiguration, protocolVersion: UInt8,
@@ -107,7 +110,7 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
                 self.closedError = CQLClientError(.connectionClosed, "connection to \(self.address) stopped answering heartbeats", host: self.address.description)
                 self.context?.close(promise: nil)
             }
-            enqueue(CQLOutboundRequest(request: .options, promise: promise, timeout: heartbeatTimeout))
+            enqueue(CQLOutboundRequest(message: .request(.options), promise: promise, timeout: heartbeatTimeout))
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -133,8 +136,29 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
             backlog.append(outbound)
             return
         }
-        write(outbound.request, stream: stream)
+        write(outbound.message, stream: stream)
         onInFlightChange(streams.inFlightCount)
+    }
+
+    private func write(_ message: CQLOutboundMessage, stream: Int16) {
+        switch message {
+        case .request(let request):
+            write(request, stream: stream)
+        case .encoded(let encoded):
+            if stateMachine.usesCompression {
+                var compressed = CQLLZ4.compress(encoded.body)
+                CQLFrameHeader(version: protocolVersion, isResponse: false, flags: encoded.flags.union(.compression), stream: stream,
+                               opcode: encoded.opcode, bodyLength: Int32(compressed.readableBytes)).write(into: &pendingWrites)
+                pendingWrites.writeBuffer(&compressed)
+            } else {
+                // Copied as it is, then this connection's version and stream id set in the copy.
+                let start = pendingWrites.writerIndex
+                pendingWrites.writeImmutableBuffer(encoded.frame)
+                pendingWrites.setInteger(protocolVersion & 0x7F, at: start)
+                pendingWrites.setInteger(stream, at: start + 2)
+            }
+            scheduleFlush()
+        }
     }
 
     private func write(_ request: CQLRequest, stream: Int16) {
@@ -152,6 +176,7 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     private func scheduleFlush() {
+        pendingRequests += 1
         guard !flushScheduled, let context else { return }
         flushScheduled = true
         context.eventLoop.execute { [weak self] in self?.flushPendingWrites() }
@@ -162,6 +187,10 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
         guard let context, pendingWrites.readableBytes > 0 else { return }
         let bytes = pendingWrites
         pendingWrites = context.channel.allocator.buffer(capacity: max(16 * 1024, bytes.readableBytes))
+        writeCounters.requests.wrappingIncrement(by: pendingRequests, ordering: .relaxed)
+        writeCounters.flushes.wrappingIncrement(ordering: .relaxed)
+        writeCounters.bytes.wrappingIncrement(by: bytes.readableBytes, ordering: .relaxed)
+        pendingRequests = 0
         context.writeAndFlush(wrapOutboundOut(bytes), promise: nil)
     }
 

@@ -28,6 +28,9 @@ public final class CQLConnection: Sendable {
         self.defaultTimeout = defaultTimeout
     }
 
+    /// How this connection's requests went out so far (frames, flushes, bytes).
+    public var writeStatistics: CQLWriteStatistics { handler.writeCounters.snapshot }
+
     /// Requests currently waiting for a response.
     public var inFlightRequests: Int { inFlightCounter.load(ordering: .relaxed) }
 
@@ -124,8 +127,23 @@ public final class CQLConnection: Sendable {
     /// Sends one request and returns the server's response, which may be `.error`.
     /// Throws `CQLClientError` for timeouts and connection failures.
     public func send(_ request: CQLRequest, timeout: Duration? = nil) -> EventLoopFuture<CQLResponse> {
+        send(.request(request), timeout: timeout)
+    }
+
+    /// Sends a frame encoded by the caller (see ``CQLEncodedRequest``) and returns the server's response.
+    /// It goes out with the other requests of the same event-loop tick, in one write.
+    public func send(_ request: CQLEncodedRequest, timeout: Duration? = nil) -> EventLoopFuture<CQLResponse> {
+        send(.encoded(request), timeout: timeout)
+    }
+
+    /// Sends a frame encoded by the caller and waits for the response.
+    public func send(_ request: CQLEncodedRequest, timeout: Duration? = nil) async throws -> CQLResponse {
+        try await send(.encoded(request), timeout: timeout).get()
+    }
+
+    func send(_ message: CQLOutboundMessage, timeout: Duration?) -> EventLoopFuture<CQLResponse> {
         let promise = channel.eventLoop.makePromise(of: CQLResponse.self)
-        let outbound = CQLOutboundRequest(request: request, promise: promise, timeout: timeout ?? defaultTimeout)
+        let outbound = CQLOutboundRequest(message: message, promise: promise, timeout: timeout ?? defaultTimeout)
         if channel.eventLoop.inEventLoop {
             handler.enqueue(outbound)
         } else {

@@ -10,6 +10,8 @@ public struct CQLPreparedStatement: Sendable, Hashable {
     public let bindColumns: [CQLColumnSpec]
     public let partitionKeyIndexes: [Int]
     public let resultColumns: [CQLColumnSpec]
+    /// Writes this statement's EXECUTE frames in place (the fast path of `CQLSession.execute`).
+    public let encoder: CQLExecuteEncoder
 
     init(query: String, keyspace: String?, prepared: CQLPrepared) {
         self.query = query
@@ -18,6 +20,7 @@ public struct CQLPreparedStatement: Sendable, Hashable {
         self.bindColumns = prepared.bindColumns
         self.partitionKeyIndexes = prepared.partitionKeyIndexes
         self.resultColumns = prepared.resultColumns
+        self.encoder = CQLExecuteEncoder(id: prepared.id, types: prepared.bindColumns.map(\.type))
     }
 
     /// The keyspace of the statement's table (for replica lookup).
@@ -48,6 +51,68 @@ public struct CQLPreparedStatement: Sendable, Hashable {
             }
         }
         return (.encoded(count: values.count, bytes: buffer), Self.routingKey(from: buffer, ranges: keyRanges, allocator: allocator))
+    }
+
+    /// Encodes a whole EXECUTE frame binding `values` (stream and version are set by the connection that sends it)
+    /// and finds the routing key in it: the same checks, errors, bytes and key as `bind` plus the general encoder.
+    public func encodeExecute(
+        _ values: [CQLValue], parameters: CQLQueryParameters, allocator: ByteBufferAllocator = .init()
+    ) throws -> (frame: CQLEncodedRequest, routingKey: ByteBuffer?) {
+        guard values.count == bindColumns.count else {
+            throw CQLClientError(.invalidArgument, "statement takes \(bindColumns.count) values, given \(values.count): \(query)")
+        }
+        var frame = allocator.buffer(capacity: encoder.estimatedFrameSize(values))
+        let layout = try writeExecute(parameters: parameters, into: &frame) { writer in
+            for value in values { try writer.write(value) }
+        }
+        return (CQLEncodedRequest(trusted: frame), routingKey(inFrame: frame, valuesStart: layout.valuesStart, allocator: allocator))
+    }
+
+    /// Encodes a whole EXECUTE frame whose values `values` writes through a `CQLValueWriter`, and finds its routing key.
+    public func encodeExecute(
+        parameters: CQLQueryParameters, allocator: ByteBufferAllocator = .init(), values: (inout CQLValueWriter) throws -> Void
+    ) throws -> (frame: CQLEncodedRequest, routingKey: ByteBuffer?) {
+        var frame = allocator.buffer(capacity: 256 + id.count)
+        let layout = try writeExecute(parameters: parameters, into: &frame, values: values)
+        return (CQLEncodedRequest(trusted: frame), routingKey(inFrame: frame, valuesStart: layout.valuesStart, allocator: allocator))
+    }
+
+    private func writeExecute(
+        parameters: CQLQueryParameters, into frame: inout ByteBuffer, values: (inout CQLValueWriter) throws -> Void
+    ) throws -> CQLExecuteEncoder.Layout {
+        do {
+            return try encoder.writeFrame(stream: 0, parameters: parameters, into: &frame) { writer in
+                do {
+                    try values(&writer)
+                } catch let error as CQLProtocolError {
+                    let index = writer.valueCount
+                    guard index < bindColumns.count else { throw error }
+                    throw CQLClientError(.invalidArgument, "value \(index) (\(bindColumns[index].name)): \(error)")
+                }
+            }
+        } catch let error as CQLProtocolError {
+            throw CQLClientError(.invalidArgument, "\(error): \(query)")
+        }
+    }
+
+    /// The routing key of a frame written by `encodeExecute`: the partition key's serialized values, found by
+    /// walking the `[value]`s from `valuesStart`; `nil` when a component is null/unset or there is no key.
+    func routingKey(inFrame frame: ByteBuffer, valuesStart: Int, allocator: ByteBufferAllocator) -> ByteBuffer? {
+        guard !partitionKeyIndexes.isEmpty else { return nil }
+        func range(ofValue target: Int) -> Range<Int>? {
+            var offset = valuesStart
+            for _ in 0..<target {
+                guard let length = frame.getInteger(at: offset, as: Int32.self) else { return nil }
+                offset += 4 + max(0, Int(length))
+            }
+            guard let length = frame.getInteger(at: offset, as: Int32.self), length >= 0 else { return nil }
+            return (offset + 4)..<(offset + 4 + Int(length))
+        }
+        if partitionKeyIndexes.count == 1 {
+            guard let range = range(ofValue: partitionKeyIndexes[0]) else { return nil }
+            return frame.getSlice(at: range.lowerBound, length: range.count)
+        }
+        return Self.routingKey(from: frame, ranges: partitionKeyIndexes.map(range(ofValue:)), allocator: allocator)
     }
 
     static func routingKey(from buffer: ByteBuffer, ranges: [Range<Int>?], allocator: ByteBufferAllocator) -> ByteBuffer? {

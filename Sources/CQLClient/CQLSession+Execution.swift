@@ -19,13 +19,45 @@ extension CQLSession {
     }
 
     /// Executes a prepared statement with values for its bind markers, in order.
+    ///
+    /// The EXECUTE frame is written in one pass by the statement's `CQLExecuteEncoder` (the fast path: no
+    /// intermediate value buffer, parameters or request), and the connection copies it into its coalesced writes.
     @discardableResult
     public func execute(_ statement: CQLPreparedStatement, values: [CQLValue] = [], options: CQLStatementOptions = .init()) async throws -> CQLQueryResult {
-        let (bound, routingKey) = try statement.bind(values)
-        return try await execute(statement, bound: bound, routingKey: routingKey, options: options)
+        let parameters = makeParameters(values: .none, options: options, skipMetadata: !statement.resultColumns.isEmpty)
+        let (frame, routingKey) = try statement.encodeExecute(values, parameters: parameters)
+        return try await execute(statement, encoded: frame, routingKey: routingKey, options: options)
     }
 
-    /// Executes a prepared statement whose values are already serialized (see `CQLPreparedStatement.bind`).
+    /// Executes a prepared statement whose values `values` writes, typed, through a `CQLValueWriter` (one per bind
+    /// marker, in order): the fastest path, with no `CQLValue`s at all.
+    ///
+    /// ```swift
+    /// try await session.execute(insert) { row in
+    ///     try row.write(conversationID)
+    ///     try row.write(text)
+    /// }
+    /// ```
+    @discardableResult
+    public func execute(
+        _ statement: CQLPreparedStatement, options: CQLStatementOptions = .init(), values: (inout CQLValueWriter) throws -> Void
+    ) async throws -> CQLQueryResult {
+        let parameters = makeParameters(values: .none, options: options, skipMetadata: !statement.resultColumns.isEmpty)
+        let (frame, routingKey) = try statement.encodeExecute(parameters: parameters, values: values)
+        return try await execute(statement, encoded: frame, routingKey: routingKey, options: options)
+    }
+
+    private func execute(
+        _ statement: CQLPreparedStatement, encoded frame: CQLEncodedRequest, routingKey: ByteBuffer?, options: CQLStatementOptions
+    ) async throws -> CQLQueryResult {
+        let plan = queryPlan(keyspace: statement.routingKeyspace, routingKey: routingKey)
+        let isIdempotent = options.isIdempotent ?? statement.isRead
+        let (response, host) = try await send(.encoded(frame), plan: plan, isIdempotent: isIdempotent, timeout: options.timeout, reprepare: statement.query)
+        return try Self.result(from: response, host: host, columns: statement.resultColumns)
+    }
+
+    /// Executes a prepared statement whose values are already serialized (see `CQLPreparedStatement.bind`): the
+    /// general path, which builds a `CQLRequest` that the connection encodes.
     @discardableResult
     public func execute(_ statement: CQLPreparedStatement, bound: CQLBoundValues, routingKey: ByteBuffer?, options: CQLStatementOptions = .init()) async throws -> CQLQueryResult {
         let parameters = makeParameters(values: bound, options: options, skipMetadata: !statement.resultColumns.isEmpty)
@@ -122,6 +154,11 @@ extension CQLSession {
 
     /// Sends `request` along the plan, applying the retry policy; re-prepares on `Unprepared`.
     func send(_ request: CQLRequest, plan: [CQLHostPool], isIdempotent: Bool, timeout: Duration?, reprepare query: String? = nil) async throws -> (CQLResponse, CQLHostAddress) {
+        try await send(.request(request), plan: plan, isIdempotent: isIdempotent, timeout: timeout, reprepare: query)
+    }
+
+    /// Sends `request` along the plan, applying the retry policy; re-prepares on `Unprepared`.
+    func send(_ request: CQLOutboundMessage, plan: [CQLHostPool], isIdempotent: Bool, timeout: Duration?, reprepare query: String? = nil) async throws -> (CQLResponse, CQLHostAddress) {
         guard !isClosed else { throw CQLClientError(.shutdown, "the session is closed") }
         var errors: [(host: String, error: CQLClientError)] = []
         var attempt = 0
@@ -132,11 +169,11 @@ extension CQLSession {
             }
             let error: CQLClientError
             do {
-                var response = try await connection.send(request, timeout: timeout)
+                var response = try await connection.send(request, timeout: timeout).get()
                 if case .error(let serverError) = response, case .unprepared = serverError.kind, let query {
                     // The host does not know the statement (restarted or new): prepare it there and try again.
                     _ = try await connection.send(.prepare(query), timeout: timeout)
-                    response = try await connection.send(request, timeout: timeout)
+                    response = try await connection.send(request, timeout: timeout).get()
                 }
                 guard case .error(let serverError) = response else { return (response, pool.address) }
                 error = CQLClientError.server(serverError, host: pool.address.description)

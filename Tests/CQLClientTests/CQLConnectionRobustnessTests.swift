@@ -26,6 +26,8 @@ final class ScriptedServerHandler: ChannelInboundHandler, @unchecked Sendable {
     var compressing = false
     /// Requests that arrived compressed (for assertions).
     let compressedRequests = NIOLockedValueBox(0)
+    /// Every request frame after the handshake, header as sent and body decompressed (for assertions).
+    let receivedFrames = NIOLockedValueBox<[CQLFrame]>([])
     var buffer = ByteBuffer()
     let decoder = CQLFrameDecoder()
 
@@ -52,9 +54,14 @@ final class ScriptedServerHandler: ChannelInboundHandler, @unchecked Sendable {
         buffer.writeBuffer(&incoming)
         while let frame = try? decoder.decodeFrame(from: &buffer) {
             var reply = ByteBuffer()
+            var plainBody = frame.body
             if frame.header.flags.contains(.compression) {
-                guard (try? CQLLZ4.decompress(frame.body)) != nil else { context.close(promise: nil); return }
+                guard let body = try? CQLLZ4.decompress(frame.body) else { context.close(promise: nil); return }
+                plainBody = body
                 compressedRequests.withLockedValue { $0 += 1 }
+            }
+            if frame.header.opcode != .options, frame.header.opcode != .startup {
+                receivedFrames.withLockedValue { $0.append(CQLFrame(header: frame.header, body: plainBody)) }
             }
             switch frame.header.opcode {
             case .options:
