@@ -88,8 +88,13 @@ public final class FleetCoordinator: Sendable, Service {
         }
     }
 
-    /// `Service` conformance: runs the coordinator until the run finishes or a graceful shutdown stops it.
+    /// `Service` conformance: runs the coordinator until the run finishes or a graceful shutdown stops it (an
+    /// interactive coordinator, `keepWorkers`: serves runs until the graceful shutdown, see `serveRuns`).
     public func run() async throws {
+        if configuration.keepWorkers {
+            try await serveRuns { _ in }
+            return
+        }
         _ = try await cancelWhenGracefulShutdown {
             try await self.runToCompletion()
         }
