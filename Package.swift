@@ -74,6 +74,7 @@ let package = Package(
             name: "LoadEngine",
             dependencies: [
                 "CQLClient",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),

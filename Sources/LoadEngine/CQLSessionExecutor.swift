@@ -1,18 +1,35 @@
 import CQLClient
 import CQLProtocol
+import NIOCore
 
 /// Runs the engine's statements through a ``CQLSession``.
 ///
 /// The engine makes its own retry decisions and counts every attempt, so give the session a retry policy with no
 /// retries (`CQLRetryPolicy(maxRetries: 0)`) when it is used for load.
+///
+/// Given the session's event loop group, the engine runs each of its tasks on one of the group's loops (task `n` on
+/// loop `n mod loops`): a task and the connection it writes to then share a thread when the group has one loop (or
+/// the session picks the connection of the calling loop), which saves two thread switches per operation.
 public struct CQLSessionExecutor: StatementExecutor {
     public let session: CQLSession
     /// Per-request timeout; the session's when `nil`.
     public var timeout: Duration?
+    /// One task executor per loop of the session's event loop group; empty runs tasks on the default pool.
+    public let loopExecutors: [EventLoopTaskExecutor]
 
-    public init(session: CQLSession, timeout: Duration? = nil) {
+    /// - Parameters:
+    ///   - session: the connected session.
+    ///   - timeout: per-request timeout; the session's when `nil`.
+    ///   - eventLoopGroup: the group the session's connections run on (`CQLSessionConfiguration.eventLoopGroup`),
+    ///     to run the engine's tasks on its loops; `nil` runs them on the default thread pool.
+    public init(session: CQLSession, timeout: Duration? = nil, eventLoopGroup: (any EventLoopGroup)? = nil) {
         self.session = session
         self.timeout = timeout
+        loopExecutors = eventLoopGroup.map(EventLoopTaskExecutor.executors(for:)) ?? []
+    }
+
+    public func taskExecutor(forTask task: Int) -> (any TaskExecutor)? {
+        loopExecutors.isEmpty ? nil : loopExecutors[task % loopExecutors.count]
     }
 
     public func prepare(_ cql: String) async throws -> CQLPreparedStatement {

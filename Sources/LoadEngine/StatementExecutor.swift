@@ -28,4 +28,12 @@ public protocol StatementExecutor: Sendable {
 
     /// Says what kind of failure `error` (thrown by `execute`) is.
     func classify(_ error: any Error) -> OperationFailure
+
+    /// Where the engine's task number `task` (a virtual user or an open-model worker) should run: the thread that
+    /// does its I/O, when the executor has one; `nil` runs it on the default thread pool.
+    func taskExecutor(forTask task: Int) -> (any TaskExecutor)?
+}
+
+extension StatementExecutor {
+    public func taskExecutor(forTask task: Int) -> (any TaskExecutor)? { nil }
 }

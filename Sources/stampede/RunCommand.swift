@@ -5,6 +5,7 @@ import Dispatch
 import Foundation
 import LoadEngine
 import Logging
+import NIOPosix
 import Synchronization
 
 #if canImport(Glibc)
@@ -212,6 +213,10 @@ struct RunCommand: AsyncParsableCommand {
     var verify = false
     @Option(name: .customLong("local-workers"), help: "Run distributed on this machine: a coordinator plus this many worker processes it spawns (results as stampede coordinator writes them).")
     var localWorkers = 0
+    @Option(name: .customLong("event-loops"), help: "I/O threads, which also run the engine's tasks (default: the cores the process may use; see taskset).")
+    var eventLoops: Int?
+    @Flag(name: .customLong("tasks-on-thread-pool"), help: "Run the engine's tasks on Swift's thread pool rather than on the I/O threads (for comparison).")
+    var tasksOnThreadPool = false
 
     func run() async throws {
         if localWorkers > 0 {
@@ -228,7 +233,13 @@ struct RunCommand: AsyncParsableCommand {
         if dryRun {
             outcome = try await execute(configuration, total: total, workload: workload, executor: NullExecutor())
         } else {
-            let session = try await CQLSession.connect(try cluster.sessionConfiguration())
+            // The engine's tasks run on the session's event loops (one per usable core): a task and its connection
+            // then share a thread, with no hop per request and per response.
+            let loops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, eventLoops ?? ProcessProbe.cores))
+            defer { loops.shutdownGracefully { _ in } }
+            var sessionConfiguration = try cluster.sessionConfiguration()
+            sessionConfiguration.eventLoopGroup = loops
+            let session = try await CQLSession.connect(sessionConfiguration)
             do {
                 if applySchema {
                     for statement in workload.schema { try await session.run(statement) }
@@ -236,7 +247,7 @@ struct RunCommand: AsyncParsableCommand {
                 serverMetrics = await ServerMetricsCapture.begin(
                     session: try cluster.sessionConfiguration(), keyspace: cluster.keyspace ?? ChatSchema.keyspace,
                     logger: Logger(label: "stampede.server-metrics"))
-                outcome = try await execute(configuration, total: total, workload: workload, executor: CQLSessionExecutor(session: session))
+                outcome = try await execute(configuration, total: total, workload: workload, executor: CQLSessionExecutor(session: session, eventLoopGroup: tasksOnThreadPool ? nil : loops))
             } catch {
                 await session.close()
                 throw error
@@ -268,6 +279,8 @@ struct RunCommand: AsyncParsableCommand {
     ) async throws -> EngineOutcome {
         let source: any WorkSource = total.map { FixedRangeWorkSource(total: $0) } ?? UnboundedWorkSource()
         let runner = LoadRunner(configuration: configuration, workload: workload, executor: executor, source: source)
+        try await runner.prepare()
+        for note in runner.setupNotes { log(note) }
         let interrupts = InterruptHandler { runner.stop(.interrupted) }
         defer { interrupts.cancel() }
         let display = ProgressDisplay(

@@ -21,6 +21,9 @@ public struct EngineConfiguration: Sendable {
     public var stopGracePeriod: Duration = .seconds(10)
     /// Take a lag sample of the executor this often (100 ms).
     public var probeInterval: Duration = .milliseconds(100)
+    /// Record each operation's latency and outcome (true). Off only to measure what recording costs
+    /// (`stampede bench writes --engine`): successes are then neither timed nor counted, failures still are.
+    public var recordsOperationMetrics = true
 
     public init(model: LoadModel, duration: Duration? = nil) {
         self.model = model
@@ -82,6 +85,8 @@ public struct EngineOutcome: Sendable {
     public var writeOperationNames: Set<String>
     /// Which indexes were handed out, and which of them were given up (unknown outcome or failed) or never executed.
     public var indexOutcomes = IndexOutcomes()
+    /// What the workload said while getting ready (``Workload/setupNotes``), e.g. that seeded rows were missing.
+    public var setupNotes: [String] = []
 
     /// True when every threshold passed.
     public var thresholdsPassed: Bool { thresholdResults.allSatisfy(\.passed) }

@@ -125,7 +125,11 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
 
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await collector.runIntervals(runner: self, onInterval: onInterval) }
-            group.addTask { await collector.runProbe(interval: configuration.probeInterval) }
+            // The probe's timer lag is the lag of the thread the first task's I/O runs on (the driver's event loop
+            // when the executor runs tasks there).
+            group.addTask(executorPreference: executor.taskExecutor(forTask: 0)) {
+                await collector.runProbe(interval: configuration.probeInterval)
+            }
             switch configuration.model {
             case .closed(let model):
                 await driveClosed(model, context: context, group: &group)
@@ -150,11 +154,16 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
         let summary = collector.summary()
         let elapsed = Duration.nanoseconds(Int64(endNanos > startNanos ? endNanos - startNanos : 0))
         let results = configuration.thresholds.map { $0.evaluate(summary.totals, elapsedSeconds: elapsed.seconds) }
-        return EngineOutcome(
+        var outcome = EngineOutcome(
             totals: summary.totals, intervals: summary.intervals, elapsed: elapsed, stopReason: reason, thresholdResults: results,
             health: summary.health, operationNames: prepared.workload.operationNames,
             writeOperationNames: prepared.workload.writeOperationNames, indexOutcomes: dispenser.outcomeLog.outcomes)
+        outcome.setupNotes = prepared.workload.setupNotes
+        return outcome
     }
+
+    /// What the workload said while getting ready (after ``prepare()``), e.g. that seeded rows were missing.
+    public var setupNotes: [String] { control.withLock { $0.prepared }?.workload.setupNotes ?? [] }
 
     static func inFlightBound(of model: LoadModel) -> Int? {
         if case .open(let open) = model { return open.maxInFlight }
@@ -190,7 +199,9 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
             while spawned < users {
                 let user = spawned
                 context.activeTasks.wrappingIncrement(ordering: .relaxed)
-                group.addTask { await context.runUser(user, thinkTime: model.thinkTime, leaseSize: leaseSize, runner: self) }
+                group.addTask(executorPreference: executor.taskExecutor(forTask: user)) {
+                    await context.runUser(user, thinkTime: model.thinkTime, leaseSize: leaseSize, runner: self)
+                }
                 spawned += 1
             }
             if context.workExhausted.load(ordering: .relaxed) {
@@ -211,10 +222,15 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
         let lateness = UInt64(max(0, model.maxLateness.seconds) * 1e9)
         let dispatcher = ArrivalDispatcher(schedule: schedule, deadline: context.deadline, maxLateness: lateness)
         defer { dispatcher.finish() }
-        group.addTask { [stopping] in await dispatcher.run(isStopping: { stopping.load(ordering: .relaxed) }) }
+        // The dispatcher shares the first worker's thread: releasing a worker there is a local enqueue.
+        group.addTask(executorPreference: executor.taskExecutor(forTask: 0)) { [stopping] in
+            await dispatcher.run(isStopping: { stopping.load(ordering: .relaxed) })
+        }
         for worker in 0..<model.maxInFlight {
             context.activeTasks.wrappingIncrement(ordering: .relaxed)
-            group.addTask { await context.runArrivals(worker, dispatcher: dispatcher, runner: self) }
+            group.addTask(executorPreference: executor.taskExecutor(forTask: worker)) {
+                await context.runArrivals(worker, dispatcher: dispatcher, runner: self)
+            }
         }
         // Workers leave once they claim a slot at or after the deadline, so every slot intended before it runs even
         // when the generator is late; the stop below is only a backstop.

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -69,6 +70,25 @@ public enum ProcessProbe {
     }
     #endif
 
-    /// Cores available to the process.
-    public static var cores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    /// Cores the process may run on: its CPU affinity mask (`taskset`), else the online cores.
+    public static let cores: Int = {
+        #if os(Linux)
+        if let count = allowedCPUCount(status: (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? "") {
+            return count
+        }
+        #endif
+        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }()
+
+    /// The number of CPUs in the `Cpus_allowed:` mask (comma-separated 32-bit hex words) of a `/proc/PID/status`
+    /// text; `nil` when absent or empty.
+    static func allowedCPUCount(status: String) -> Int? {
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) else { return nil }
+        var count = 0
+        for word in line.dropFirst("Cpus_allowed:".count).split(separator: ",") {
+            guard let bits = UInt32(word.trimmingCharacters(in: .whitespaces), radix: 16) else { return nil }
+            count += bits.nonzeroBitCount
+        }
+        return count > 0 ? count : nil
+    }
 }

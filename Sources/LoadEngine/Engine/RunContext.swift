@@ -17,6 +17,8 @@ final class RunContext<Executor: StatementExecutor>: Sendable {
     let activeTasks = ManagedAtomic<Int>(0)
     /// Set when the work source has no more work.
     let workExhausted = ManagedAtomic<Bool>(false)
+    /// ``EngineConfiguration/recordsOperationMetrics``.
+    let recordsMetrics: Bool
 
     init(
         configuration: EngineConfiguration, prepared: PreparedWorkload<Executor.Prepared>, executor: Executor,
@@ -30,6 +32,7 @@ final class RunContext<Executor: StatementExecutor>: Sendable {
         self.stopping = stopping
         self.startNanos = startNanos
         self.deadline = deadline
+        recordsMetrics = configuration.recordsOperationMetrics
     }
 
     var isStopping: Bool { stopping.load(ordering: .relaxed) }
@@ -63,10 +66,12 @@ final class RunContext<Executor: StatementExecutor>: Sendable {
                     _ = try await executor.execute(
                         handle, values: operation.values, consistency: statement.consistency, isIdempotent: statement.isIdempotent)
                 }
-                let end = MonotonicClock.nanoseconds()
                 recorder.operationFinished(shard: shard)
-                let latency = end > intendedStart ? (end - intendedStart) / 1000 : 0
-                recorder.recordSuccess(shard: shard, operation: operation.operation, latencyMicros: latency)
+                if recordsMetrics {
+                    let end = MonotonicClock.nanoseconds()
+                    let latency = end > intendedStart ? (end - intendedStart) / 1000 : 0
+                    recorder.recordSuccess(shard: shard, operation: operation.operation, latencyMicros: latency)
+                }
                 return true
             } catch {
                 recorder.operationFinished(shard: shard)
@@ -107,7 +112,7 @@ final class RunContext<Executor: StatementExecutor>: Sendable {
             var index = lease.range.lowerBound
             var cancelled = false
             while index < lease.range.upperBound, !isStopping {
-                let start = MonotonicClock.nanoseconds()
+                let start = recordsMetrics || thinkTime != .none ? MonotonicClock.nanoseconds() : 0
                 if await perform(index: index, shard: shard, intendedStart: start) { succeeded += 1 } else { failed += 1 }
                 index += 1
                 do {

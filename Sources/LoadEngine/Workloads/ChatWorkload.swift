@@ -40,6 +40,9 @@ public struct ChatWorkload: Workload {
     public let mix: Mix
     public let options: Options
     public let factory: ChatMessageFactory
+    /// What ``setUp(_:)`` found: where senders and conversations come from (seeded rows, or the generator when
+    /// none were found).
+    public let setupNotes: [String]
 
     public init(mix: Mix, run: RunIdentity, options: Options = Options()) {
         self.mix = mix
@@ -48,12 +51,14 @@ public struct ChatWorkload: Workload {
             seed: run.seed, userCount: options.users, conversationCount: options.conversations,
             membersPerConversation: options.membersPerConversation, vietnamese: options.vietnamese)
         factory = ChatMessageFactory(run: run, dataset: dataset, vietnamese: options.vietnamese)
+        setupNotes = []
     }
 
-    init(mix: Mix, options: Options, factory: ChatMessageFactory) {
+    init(mix: Mix, options: Options, factory: ChatMessageFactory, setupNotes: [String]) {
         self.mix = mix
         self.options = options
         self.factory = factory
+        self.setupNotes = setupNotes
     }
 
     public var name: String { mix.rawValue }
@@ -100,14 +105,22 @@ public struct ChatWorkload: Workload {
         for row in memberRows {
             if let first = row.first, case .uuid(let id) = first { conversations.insert(id) }
         }
-        guard !users.isEmpty, !conversations.isEmpty else { return self }
+        guard !users.isEmpty, !conversations.isEmpty else {
+            let note = "seeded rows: none found (\(userRows.count) rows in \(ChatSchema.keyspace).users_by_id, "
+                + "\(memberRows.count) in members_by_conversation; run `stampede seed` first); senders and conversations "
+                + "come from the deterministic generator (\(factory.dataset.users.count) users, "
+                + "\(factory.dataset.conversations.count) conversations)"
+            return ChatWorkload(mix: mix, options: options, factory: factory, setupNotes: [note])
+        }
         // Sorted so every worker maps indexes to the same users and conversations.
         users.sort { $0.id.uuidString < $1.id.uuidString }
         let dataset = ChatDataset(
             users: users, conversations: conversations.sorted { $0.uuidString < $1.uuidString },
             membersPerConversation: options.membersPerConversation)
         let factory = ChatMessageFactory(run: factory.run, dataset: dataset, vietnamese: options.vietnamese)
-        return ChatWorkload(mix: mix, options: options, factory: factory)
+        let note = "seeded rows: senders and conversations drawn from \(users.count) seeded users and "
+            + "\(conversations.count) seeded conversations"
+        return ChatWorkload(mix: mix, options: options, factory: factory, setupNotes: [note])
     }
 
     /// Out of 10 operations of `chat-mixed`, how many send a message.

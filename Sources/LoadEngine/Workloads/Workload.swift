@@ -70,4 +70,11 @@ public protocol Workload: Sendable {
     func setUp(_ context: WorkloadSetupContext) async throws -> any Workload
     /// The operation for `index`. Pure.
     func operation(at index: UInt64) -> WorkloadOperation
+    /// What the workload found while getting ready that the user should know (e.g. seeded rows missing, so it fell
+    /// back to generated data); shown by the CLI and kept in the outcome.
+    var setupNotes: [String] { get }
+}
+
+extension Workload {
+    public var setupNotes: [String] { [] }
 }
