@@ -19,7 +19,7 @@ final class ScriptedOutcomeExecutor: StatementExecutor {
     let appliedDespiteTimeout: Set<UUID>
     let stopAfter: Int?
     let onStop = Mutex<(@Sendable () -> Void)?>(nil)
-    let state = Mutex<(written: [UUID: UUID], executions: Int)>(([:], 0))
+    let state = Mutex<(written: [UUID: UUID], attempted: Set<UUID>, executions: Int)>(([:], [], 0))
 
     init(workload: ChatWorkload, refused: [UInt64], timesOut: [UInt64], appliedDespiteTimeout: [UInt64], stopAfter: Int? = nil) {
         self.refused = Set(refused.map(workload.factory.messageID(of:)))
@@ -35,6 +35,7 @@ final class ScriptedOutcomeExecutor: StatementExecutor {
         guard values.count >= 2, case .uuid(let conversation) = values[0], case .uuid(let id) = values[1] else { return 0 }
         let executions = state.withLock { state -> Int in
             state.executions += 1
+            state.attempted.insert(id)
             return state.executions
         }
         if let stopAfter, executions == stopAfter { onStop.withLock { $0 }?() }
@@ -61,6 +62,8 @@ final class ScriptedOutcomeExecutor: StatementExecutor {
 
     /// What the "database" holds: message id -> conversation id.
     var written: [UUID: UUID] { state.withLock { $0.written } }
+    /// Message ids attempted at least once.
+    var attempted: Set<UUID> { state.withLock { $0.attempted } }
 }
 
 @Suite struct OutcomeListTests {
@@ -135,28 +138,35 @@ final class ScriptedOutcomeExecutor: StatementExecutor {
 
     @Test func aStoppedRunListsWhatItNeverExecutedAndVerifyDoesNotCallItLost() async throws {
         let workload = workload()
+        let refused: [UInt64] = [3, 600]
+        let timesOut: [UInt64] = [4, 9, 650]
         let executor = ScriptedOutcomeExecutor(
-            workload: workload, refused: [3], timesOut: [4, 9], appliedDespiteTimeout: [9], stopAfter: 700)
+            workload: workload, refused: refused, timesOut: timesOut, appliedDespiteTimeout: [9, 650], stopAfter: 700)
         let results = try await runEngine(workload, executor: executor, total: 5_000)
         #expect(results.stopReason == StopReason.interrupted.rawValue)
+        // Which scripted indexes the run reached before it stopped depends on scheduling; the lists must say exactly that.
+        let attempted = executor.attempted
+        let reached = { (indexes: [UInt64]) in indexes.filter { attempted.contains(workload.factory.messageID(of: $0)) } }
         let lists = try #require(results.indexOutcomes)
-        #expect(lists.unknown.indexes == [4, 9])
-        #expect(lists.failed.indexes == [3])
+        #expect(lists.unknown.indexes == reached(timesOut))
+        #expect(lists.failed.indexes == reached(refused))
         #expect(lists.issued < 5_000 || !lists.notExecuted.isEmpty)
 
         let expectation = try RunExpectation.load(resultsJSON: try results.jsonData())
         #expect(!expectation.isCompletedFixedTotal)
+        let written = executor.written
         let report = try await Verifier(
-            expectation: expectation, identity: RunMessageIdentity(workload: workload), reader: reader(holding: executor.written)
+            expectation: expectation, identity: RunMessageIdentity(workload: workload), reader: reader(holding: written)
         ).run()
+        let unknownWritten = UInt64(reached(timesOut).filter { written[workload.factory.messageID(of: $0)] != nil }.count)
+        let unknownCount = UInt64(reached(timesOut).count)
         // Exactly: every index the run did not execute is "not executed", every acknowledged one is found.
-        let acknowledged = UInt64(executor.written.count) - 1  // index 9 was applied despite its timeout
         #expect(report.lost == 0)
-        #expect(report.acknowledgedFound == acknowledged)
-        #expect(report.unknownFound == 1)
-        #expect(report.unknownAbsent == 1)
-        #expect(report.failedAbsent == 1)
-        #expect(report.expected == acknowledged + 3)
+        #expect(report.acknowledgedFound == UInt64(written.count) - unknownWritten)
+        #expect(report.unknownFound == unknownWritten)
+        #expect(report.unknownAbsent == unknownCount - unknownWritten)
+        #expect(report.failedAbsent == UInt64(reached(refused).count))
+        #expect(report.expected == UInt64(attempted.count))
         #expect(report.notExecuted == 5_000 - report.expected)
         #expect(report.phantoms == 0)
         #expect(report.passed)
@@ -182,6 +192,22 @@ final class ScriptedOutcomeExecutor: StatementExecutor {
         let expectation = try RunExpectation.load(resultsJSON: Data(json.utf8))
         #expect(expectation.unknownOutcome == [1, 3])
         #expect(expectation.acknowledgedCount == 7)
+    }
+
+    @Test func distributedRateAndUserRunsAreRefusedWithTheReason() {
+        for model in ["open", "closed"] {
+            let json = "{\"run_id\": \"r\", \"run_epoch_millis\": 1, \"target\": 0, \"total_messages\": 50, \"model\": \"\(model)\"}"
+            do {
+                _ = try RunExpectation.load(resultsJSON: Data(json.utf8), source: "d.json")
+                Issue.record("expected a refusal for \(model)")
+            } catch let error as VerificationError {
+                #expect(error.description.contains("separate index spaces"))
+            } catch {
+                Issue.record("unexpected \(error)")
+            }
+        }
+        let fixed = "{\"run_id\": \"r\", \"run_epoch_millis\": 1, \"target\": 10, \"model\": \"fixed-total\"}"
+        #expect((try? RunExpectation.load(resultsJSON: Data(fixed.utf8)))?.total == 10)
     }
 
     @Test func malformedListsAreATypedError() {
