@@ -2,6 +2,7 @@ import Dashboard
 import Fleet
 import Foundation
 import LoadEngine
+import Logging
 import NIOConcurrencyHelpers
 
 /// Feeds the dashboard from a running coordinator: snapshots from the coordinator's live view, start, stop and load
@@ -173,6 +174,15 @@ final class FleetDashboardSource: DashboardDataSource {
         let template = await coordinator.liveView().configuration
         let workers = progress.workers.count
         let run = try Self.runConfiguration(for: request, template: template, workers: workers)
+        if run.contactPoints != template.contactPoints {
+            // The coordinator created the chat schema on its own contact points at start-up; these may be another cluster.
+            do {
+                try await DistributedRun.apply(ChatSchema.statements(), run: run, logger: Logger(label: "stampede.dashboard"))
+            } catch {
+                throw DashboardError(
+                    .actionRefused, "cannot create the chat schema on \(run.contactPoints.joined(separator: ",")): \(error)")
+            }
+        }
         do {
             return try await coordinator.startNextRun(run)
         } catch {
