@@ -208,6 +208,9 @@ final class ScriptedOutcomeExecutor: StatementExecutor {
         }
         let fixed = "{\"run_id\": \"r\", \"run_epoch_millis\": 1, \"target\": 10, \"model\": \"fixed-total\"}"
         #expect((try? RunExpectation.load(resultsJSON: Data(fixed.utf8)))?.total == 10)
+        // A single-process run's flags (`config.model`) are not a distributed model.
+        let single = "{\"run_id\": \"r\", \"run_epoch_millis\": 1, \"target\": 10, \"config\": {\"model\": \"closed\"}}"
+        #expect((try? RunExpectation.load(resultsJSON: Data(single.utf8)))?.total == 10)
     }
 
     @Test func malformedListsAreATypedError() {
