@@ -62,8 +62,14 @@ public struct CQLPreparedStatement: Sendable, Hashable {
             throw CQLClientError(.invalidArgument, "statement takes \(bindColumns.count) values, given \(values.count): \(query)")
         }
         var frame = allocator.buffer(capacity: encoder.estimatedFrameSize(values))
-        let layout = try writeExecute(parameters: parameters, into: &frame) { writer in
-            for value in values { try writer.write(value) }
+        let layout: CQLExecuteEncoder.Layout
+        do {
+            layout = try encoder.writeFrame(values, stream: 0, parameters: parameters, into: &frame)
+        } catch {
+            // Again value by value, to name the value and column that do not fit.
+            layout = try writeExecute(parameters: parameters, into: &frame) { writer in
+                for value in values { try writer.write(value) }
+            }
         }
         return (CQLEncodedRequest(trusted: frame), routingKey(inFrame: frame, valuesStart: layout.valuesStart, allocator: allocator))
     }

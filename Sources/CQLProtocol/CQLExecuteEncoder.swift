@@ -93,9 +93,130 @@ public struct CQLExecuteEncoder: Sendable, Hashable {
         guard values.count == codecs.count else {
             throw CQLProtocolError(.typeMismatch, "statement takes \(codecs.count) values, given \(values.count)")
         }
+        if let layout = writeSizedFrame(values, stream: stream, version: version, flags: flags, parameters: parameters, into: &buffer) {
+            return layout
+        }
         return try writeFrame(stream: stream, version: version, flags: flags, parameters: parameters, into: &buffer) { writer in
             for value in values { try writer.write(value) }
         }
+    }
+
+    /// The exact serialized size of `value` (with its `[int]` length) when it is one of the shapes written by raw
+    /// stores and fits its column; `nil` sends the frame down the checked path (which also reports mismatches).
+    @inline(__always)
+    static func sizedLength(of value: CQLValue, codec: CQLValueCodec) -> Int? {
+        switch (codec, value) {
+        case (_, .null), (_, .unset): return 4
+        case (.uuid, .uuid): return 20
+        case (.timeuuid, .uuid(let uuid)): return uuid.uuid.6 >> 4 == 1 ? 20 : nil
+        case (.varchar, .text(let text)): return 4 + text.utf8.count
+        case (.int, .int): return 8
+        case (.bigint, .bigint), (.timestamp, .timestamp), (.timestamp, .bigint): return 12
+        case (.boolean, .boolean): return 5
+        case (.textCollection, .list(let elements)), (.textCollection, .set(let elements)):
+            var size = 8
+            for element in elements {
+                switch element {
+                case .text(let text): size += 4 + text.utf8.count
+                case .null, .unset: size += 4
+                default: return nil
+                }
+            }
+            return size
+        default: return nil
+        }
+    }
+
+    /// The whole frame sized first, then written with raw stores under one buffer access (every `ByteBuffer` write
+    /// otherwise pays its own exclusivity and capacity checks). `nil` when a value is not of the sized shapes.
+    func writeSizedFrame(
+        _ values: [CQLValue], stream: Int16, version: UInt8, flags: CQLFrameFlags, parameters: CQLQueryParameters, into buffer: inout ByteBuffer
+    ) -> Layout? {
+        var valuesSize = 0
+        for index in values.indices {
+            guard let size = Self.sizedLength(of: values[index], codec: codecs[index]) else { return nil }
+            valuesSize += size
+        }
+        var parameterFlags: UInt8 = 0
+        var tailSize = 0
+        if !codecs.isEmpty { parameterFlags |= 0x01 }
+        if parameters.skipMetadata { parameterFlags |= 0x02 }
+        if parameters.pageSize != nil { parameterFlags |= 0x04; tailSize += 4 }
+        if let pagingState = parameters.pagingState { parameterFlags |= 0x08; tailSize += 4 + pagingState.readableBytes }
+        if parameters.serialConsistency != nil { parameterFlags |= 0x10; tailSize += 2 }
+        if parameters.defaultTimestamp != nil { parameterFlags |= 0x20; tailSize += 8 }
+        let headSize = CQLFrameHeader.size + 2 + id.count + 3 + (codecs.isEmpty ? 0 : 2)
+        let total = headSize + valuesSize + tailSize
+        let frameStart = buffer.writerIndex
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { raw in
+            let base = raw.baseAddress!
+            var offset = 0
+            @inline(__always) func store<T: FixedWidthInteger>(_ value: T) {
+                base.storeBytes(of: value.bigEndian, toByteOffset: offset, as: T.self)
+                offset += MemoryLayout<T>.size
+            }
+            @inline(__always) func copy(_ bytes: UnsafeRawBufferPointer) {
+                if bytes.count > 0 { (base + offset).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
+                offset += bytes.count
+            }
+            @inline(__always) func text(_ string: String) {
+                let count = string.utf8.count
+                store(Int32(truncatingIfNeeded: count))
+                if string.utf8.withContiguousStorageIfAvailable({ copy(UnsafeRawBufferPointer($0)) }) == nil {
+                    for byte in string.utf8 { store(byte) }
+                }
+            }
+            store(UInt32(version & 0x7F) << 24 | UInt32(flags.rawValue) << 16 | UInt32(UInt16(bitPattern: stream)))
+            store(CQLOpcode.execute.rawValue)
+            store(Int32(truncatingIfNeeded: total - CQLFrameHeader.size))
+            store(UInt16(truncatingIfNeeded: id.count))
+            id.withUnsafeBytes { copy($0) }
+            store(parameters.consistency.rawValue)
+            store(parameterFlags)
+            if !codecs.isEmpty { store(UInt16(truncatingIfNeeded: codecs.count)) }
+            for value in values {
+                switch value {
+                case .null: store(Int32(-1))
+                case .unset: store(Int32(-2))
+                case .uuid(let uuid):
+                    store(Int32(16))
+                    withUnsafeBytes(of: uuid.uuid) { copy($0) }
+                case .text(let string): text(string)
+                case .int(let int):
+                    store(Int32(4))
+                    store(int)
+                case .bigint(let int), .timestamp(let int):
+                    store(Int32(8))
+                    store(int)
+                case .boolean(let bool):
+                    store(Int32(1))
+                    store(UInt8(bool ? 1 : 0))
+                case .list(let elements), .set(let elements):
+                    let lengthOffset = offset
+                    store(Int32(0))
+                    store(Int32(truncatingIfNeeded: elements.count))
+                    for element in elements {
+                        switch element {
+                        case .text(let string): text(string)
+                        case .unset: store(Int32(-2))
+                        default: store(Int32(-1))
+                        }
+                    }
+                    base.storeBytes(of: Int32(truncatingIfNeeded: offset - lengthOffset - 4).bigEndian, toByteOffset: lengthOffset, as: Int32.self)
+                default:
+                    preconditionFailure("sized above")
+                }
+            }
+            if let pageSize = parameters.pageSize { store(pageSize) }
+            if let pagingState = parameters.pagingState {
+                store(Int32(truncatingIfNeeded: pagingState.readableBytes))
+                pagingState.withUnsafeReadableBytes { copy($0) }
+            }
+            if let serial = parameters.serialConsistency { store(serial.rawValue) }
+            if let timestamp = parameters.defaultTimestamp { store(timestamp) }
+            return offset
+        }
+        return Layout(frameStart: frameStart, valuesStart: frameStart + headSize, frameEnd: buffer.writerIndex)
     }
 
     /// A buffer capacity that holds a frame of these values without growing (exact for the common types).
