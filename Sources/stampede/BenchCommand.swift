@@ -215,7 +215,29 @@ struct BenchCommand: AsyncParsableCommand {
             case fast, typed, general
         }
 
+        @Flag(help: "Write through the load engine (chat-write, closed model) in rounds with metrics recording on and off.")
+        var engine = false
+
+        @Option(help: "With --engine: virtual users.")
+        var users = 256
+
+        @Option(help: "With --engine: pairs of rounds (metrics on, metrics off).")
+        var rounds = 3
+
+        @Option(name: .customLong("event-loops"), help: "With --engine: I/O threads, which also run the engine's tasks (default: usable cores).")
+        var eventLoops: Int?
+
+        @Flag(name: .customLong("tasks-on-thread-pool"), help: "With --engine: run the engine's tasks on Swift's thread pool (for comparison).")
+        var tasksOnThreadPool = false
+
         func run() async throws {
+            if engine {
+                try await EngineWriteBenchmark(
+                    contactPoint: contactPoint, count: count, users: users, connections: connections, rounds: rounds,
+                    eventLoops: eventLoops ?? ProcessProbe.cores, tasksOnThreadPool: tasksOnThreadPool
+                ).run()
+                return
+            }
             var configuration = CQLSessionConfiguration(contactPoints: [contactPoint])
             configuration.connectionsPerHost = connections
             configuration.retryPolicy = CQLRetryPolicy(maxRetries: 0)
