@@ -2,6 +2,8 @@ import CQLClient
 import CQLProtocol
 import LoadEngine
 import Logging
+import NIOCore
+import NIOPosix
 
 /// Makes real engine runs on a worker: connects a CQL session to the run's contact points and runs the built-in chat
 /// workload with `LoadEngine.LoadRunner`, pulling work from the fleet's work source.
@@ -9,9 +11,15 @@ public struct EngineRunFactory: FleetRunFactory {
     let logger: Logger
     /// TLS settings of this worker's CQL connections when the run asks for TLS (files are local to the worker).
     public var tls: CQLTLSConfiguration
+    /// Whether the engine's tasks run on the session's event loops (the default) or on Swift's thread pool.
+    public var tasksOnEventLoops: Bool
 
-    public init(tls: CQLTLSConfiguration = CQLTLSConfiguration(), logger: Logger = Logger(label: "stampede.worker.engine")) {
+    public init(
+        tls: CQLTLSConfiguration = CQLTLSConfiguration(), tasksOnEventLoops: Bool = true,
+        logger: Logger = Logger(label: "stampede.worker.engine")
+    ) {
         self.tls = tls
+        self.tasksOnEventLoops = tasksOnEventLoops
         self.logger = logger
     }
 
@@ -79,11 +87,28 @@ public struct EngineRunFactory: FleetRunFactory {
             session.connection.credentials = CQLCredentials(username: run.username, password: run.password)
         }
         if run.tls { session.connection.tls = tls }
-        let connected = try await CQLSession.connect(session, logger: logger)
-        let runner = LoadRunner(
-            configuration: try Self.engineConfiguration(for: assignment), workload: workload,
-            executor: CQLSessionExecutor(session: connected), source: source)
-        return SessionRun(runner: runner, session: connected)
+        // The engine's tasks run on the session's own event loops (one per usable core): a task and its connection
+        // share a thread, with no hop per request and per response. The gRPC link keeps its own loops, so heartbeats
+        // do not queue behind the load.
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: max(1, ProcessProbe.cores))
+        session.eventLoopGroup = loops
+        let connected: CQLSession
+        let runner: LoadRunner<CQLSessionExecutor>
+        do {
+            connected = try await CQLSession.connect(session, logger: logger)
+            do {
+                runner = LoadRunner(
+                    configuration: try Self.engineConfiguration(for: assignment), workload: workload,
+                    executor: CQLSessionExecutor(session: connected, eventLoopGroup: tasksOnEventLoops ? loops : nil), source: source)
+            } catch {
+                await connected.close()
+                throw error
+            }
+        } catch {
+            try? await loops.shutdownGracefully()
+            throw error
+        }
+        return SessionRun(runner: runner, session: connected, loops: loops)
     }
 }
 
@@ -91,18 +116,25 @@ public struct EngineRunFactory: FleetRunFactory {
 struct SessionRun: FleetRun {
     let runner: LoadRunner<CQLSessionExecutor>
     let session: CQLSession
+    /// The event loops of the session and the engine's tasks, shut down after the session closes.
+    let loops: MultiThreadedEventLoopGroup
 
     func run(startingAt start: UInt64?, onInterval: @escaping @Sendable (IntervalReport) async -> Void) async throws
         -> MetricsSnapshot
     {
         do {
             let totals = try await runner.run(startingAt: start, onInterval: onInterval) as MetricsSnapshot
-            await session.close()
+            await close()
             return totals
         } catch {
-            await session.close()
+            await close()
             throw error
         }
+    }
+
+    private func close() async {
+        await session.close()
+        try? await loops.shutdownGracefully()
     }
 
     func stop() { runner.stop(.interrupted) }

@@ -35,6 +35,8 @@ struct WorkerCommand: AsyncParsableCommand {
     var simulateRate: Double?
     @Option(help: "With --simulate-rate: run this many simulated workers in this process (coordinator benchmarks).")
     var swarm = 1
+    @Flag(name: .customLong("tasks-on-thread-pool"), help: "Run the engine's tasks on Swift's thread pool instead of the CQL event loops (for comparison).")
+    var tasksOnThreadPool = false
     @Flag(name: .customLong("grpc-tls"), help: "Connect to the coordinator with TLS (system trust roots unless --grpc-tls-ca).")
     var grpcTLS = false
     @Option(name: .customLong("grpc-tls-ca"), help: "PEM CA the coordinator's certificate must chain to (implies --grpc-tls).")
@@ -79,7 +81,7 @@ struct WorkerCommand: AsyncParsableCommand {
                     verifyHostname: !grpcTLSNoHostnameCheck)
                 : nil)
         let factory: any FleetRunFactory =
-            simulateRate.map { SimulatedRunFactory(indexesPerSecond: $0) } ?? EngineRunFactory(logger: logger)
+            simulateRate.map { SimulatedRunFactory(indexesPerSecond: $0) } ?? EngineRunFactory(tasksOnEventLoops: !tasksOnThreadPool, logger: logger)
         if swarm > 1 {
             try await runSwarm(configuration, factory: factory, logger: logger)
             return
