@@ -174,7 +174,15 @@ final class FleetDashboardSource: DashboardDataSource {
         let template = await coordinator.liveView().configuration
         let workers = progress.workers.count
         let run = try Self.runConfiguration(for: request, template: template, workers: workers)
-        if run.contactPoints != template.contactPoints {
+        if let profile = try Self.profile(of: run) {
+            // A profile brings its own schema; create it wherever the run writes (idempotent statements).
+            do {
+                try await DistributedRun.apply(profile.schema, run: run, logger: Logger(label: "stampede.dashboard"))
+            } catch {
+                throw DashboardError(
+                    .actionRefused, "cannot apply the schema of profile \(run.workload) on \(run.contactPoints.joined(separator: ",")): \(error)")
+            }
+        } else if run.contactPoints != template.contactPoints || !template.profileYAML.isEmpty {
             // The coordinator created the chat schema on its own contact points at start-up; these may be another cluster.
             do {
                 try await DistributedRun.apply(ChatSchema.statements(), run: run, logger: Logger(label: "stampede.dashboard"))
@@ -199,11 +207,29 @@ final class FleetDashboardSource: DashboardDataSource {
         var run = template
         run.runID = RunIdentity.generate().id
         run.runEpochMillis = 0
-        guard ["chat-write", "chat-mixed"].contains(request.workload) else {
+        switch request.workload {
+        case "chat-write", "chat-mixed":
+            run.workload = request.workload
+            run.profileYAML = ""
+            if run.keyspace.isEmpty { run.keyspace = ChatSchema.keyspace }
+        case "profile":
+            // Like Locust's locustfile: the path is read on the coordinator's machine, checked once, and its text
+            // travels to the workers in the run configuration.
+            guard let path = request.profile else {
+                throw DashboardError(.invalidRequest, "the profile workload needs a profile file")
+            }
+            do {
+                run.profileYAML = try DistributedRun.readProfile(path).text
+            } catch {
+                throw DashboardError(.invalidRequest, "\(error)")
+            }
+            run.workload = path
+            if run.keyspace == ChatSchema.keyspace { run.keyspace = "" }
+        default:
             throw DashboardError(
-                .invalidRequest, "workload '\(request.workload)' cannot be started from the dashboard of a coordinator (chat-write or chat-mixed)")
+                .invalidRequest,
+                "workload '\(request.workload)' cannot be started from the dashboard of a coordinator (chat-write, chat-mixed or profile)")
         }
-        run.workload = request.workload
         if let contactPoints = request.contactPoints {
             run.contactPoints = contactPoints.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
@@ -244,6 +270,11 @@ final class FleetDashboardSource: DashboardDataSource {
             run.rate = 0
         }
         return run
+    }
+
+    /// The workload profile a run carries, nil for the built-in chat workloads.
+    static func profile(of run: FleetRunConfiguration) throws(DashboardError) -> WorkloadProfile? {
+        do { return try run.profile() } catch { throw DashboardError(.invalidRequest, error.message) }
     }
 
     /// A coordinator's refusal as the dashboard shows it: bad values are the form's fault (400), the rest a conflict.

@@ -108,8 +108,8 @@ import Testing
             #expect(try await waitUntil(20) { try await summary(client).state == .finished })
 
             // Bad forms for the next run answer 400 with the cause.
-            let profile = try await post(client, "/api/start", #"{"workload":"profile","profile":"x.yaml","users":1,"duration":"5s"}"#)
-            #expect(profile.0 == .badRequest && profile.1.contains("cannot be started from the dashboard"))
+            let profile = try await post(client, "/api/start", #"{"workload":"profile","profile":"missing-x.yaml","users":1,"duration":"5s"}"#)
+            #expect(profile.0 == .badRequest && profile.1.contains("cannot read the profile missing-x.yaml"))
             let duration = try await post(client, "/api/start", #"{"workload":"chat-write","users":1,"duration":"soon"}"#)
             #expect(duration.0 == .badRequest)
 
