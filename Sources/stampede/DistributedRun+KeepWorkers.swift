@@ -12,18 +12,8 @@ extension DistributedRun {
     /// and reports are written under its own run id. Ctrl-C stops the run under way; Ctrl-C while idle (or a second one)
     /// shuts the coordinator down and the workers exit. Returns the results of every run, in order.
     func runKeepingWorkers(logger: Logger) async throws -> [DistributedResults] {
-        let coordinator: FleetCoordinator
-        do {
-            coordinator = try FleetCoordinator(configuration: configuration, logger: logger)
-        } catch {
-            throw ValidationError(error.description)
-        }
-        if let schema, !schema.isEmpty { try await Self.apply(schema, run: configuration.run, logger: logger) }
-        let dashboard = try web.flatMap { web in
-            try CoordinatorDashboard.start(
-                coordinator: coordinator, host: web.host, port: web.port, basicAuth: web.basicAuth, token: configuration.token,
-                reportDirectory: web.reportDirectory, logger: logger)
-        }
+        let coordinator = try await makeCoordinator(logger: logger)
+        let dashboard = try startDashboard(coordinator, logger: logger)
         if let url = dashboard?.url { Self.say("dashboard: \(url) (start runs there; Ctrl-C stops a run, Ctrl-C while idle quits)") }
         let progress = Task {
             while !Task.isCancelled {

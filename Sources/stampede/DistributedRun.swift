@@ -35,13 +35,7 @@ struct DistributedRun {
 
     /// Runs to the end and returns the results (also written to `configuration.resultsPath`).
     func run(logger: Logger) async throws -> DistributedResults {
-        let coordinator: FleetCoordinator
-        do {
-            coordinator = try FleetCoordinator(configuration: configuration, logger: logger)
-        } catch {
-            throw ValidationError(error.description)
-        }
-        if let schema, !schema.isEmpty { try await Self.apply(schema, run: configuration.run, logger: logger) }
+        let coordinator = try await makeCoordinator(logger: logger)
         if doctor, !configuration.run.contactPoints.isEmpty {
             let report = await CoordinatorDoctor.checkCluster(configuration, logger: logger)
             Self.say(report.rendered())
@@ -54,11 +48,7 @@ struct DistributedRun {
         if !configuration.run.contactPoints.isEmpty {
             serverMetrics = await ServerMetricsCapture.begin(run: configuration.run, logger: logger)
         }
-        let dashboard = try web.flatMap { web in
-            try CoordinatorDashboard.start(
-                coordinator: coordinator, host: web.host, port: web.port, basicAuth: web.basicAuth, token: configuration.token,
-                reportDirectory: web.reportDirectory, logger: logger)
-        }
+        let dashboard = try startDashboard(coordinator, logger: logger)
         if let url = dashboard?.url { Self.say("dashboard: \(url)") }
         let showProgress = self.showProgress
         let progress = Task {
@@ -157,6 +147,27 @@ struct DistributedRun {
             throw error
         }
         await session.close()
+    }
+
+    /// The coordinator of this configuration, with the run's schema applied on its contact points.
+    func makeCoordinator(logger: Logger) async throws -> FleetCoordinator {
+        let coordinator: FleetCoordinator
+        do {
+            coordinator = try FleetCoordinator(configuration: configuration, logger: logger)
+        } catch {
+            throw ValidationError(error.description)
+        }
+        if let schema, !schema.isEmpty { try await Self.apply(schema, run: configuration.run, logger: logger) }
+        return coordinator
+    }
+
+    /// The coordinator's dashboard, when the web options ask for one.
+    func startDashboard(_ coordinator: FleetCoordinator, logger: Logger) throws -> CoordinatorDashboard? {
+        try web.flatMap { web in
+            try CoordinatorDashboard.start(
+                coordinator: coordinator, host: web.host, port: web.port, basicAuth: web.basicAuth, token: configuration.token,
+                reportDirectory: web.reportDirectory, logger: logger)
+        }
     }
 
     /// Reads and validates a workload profile once; errors name the file and line.
