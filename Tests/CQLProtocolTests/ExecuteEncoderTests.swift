@@ -265,8 +265,8 @@ struct ExecuteEncoderTests {
 
     /// Random rows over many column types (seeded, so a failure reproduces): fast and general paths agree.
     @Test func randomRowsMatchTheGeneralPath() throws {
-        var random = SplitMix(seed: 0x5EED)
-        let pool: [(CQLDataType, (inout SplitMix) -> CQLValue)] = [
+        var random = SplitMix64(seed: 0x5EED)
+        let pool: [(CQLDataType, (inout SplitMix64) -> CQLValue)] = [
             (.uuid, { _ in .uuid(UUID()) }),
             (.timeuuid, { _ in .uuid(Self.timeUUID) }),
             (.varchar, { .text(Self.randomText(&$0)) }),
@@ -305,7 +305,7 @@ struct ExecuteEncoderTests {
         }
     }
 
-    static func randomText(_ random: inout SplitMix) -> String {
+    static func randomText(_ random: inout SplitMix64) -> String {
         let alphabet = Array("aé☃🦬 xyzÃ\u{0}'")
         return String((0..<Int(random.next() % 20)).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] })
     }
@@ -317,18 +317,5 @@ struct ExecuteEncoderTests {
             try encoder.writeFrame(row, stream: 0, parameters: CQLQueryParameters(consistency: .one, pageSize: 5000, defaultTimestamp: 1), into: &buffer)
             #expect(buffer.readableBytes <= encoder.estimatedFrameSize(row))
         }
-    }
-}
-
-/// A small seeded generator (SplitMix64), so random cases reproduce.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
