@@ -1,6 +1,7 @@
 import Atomics
 import CQLProtocol
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -67,6 +68,10 @@ public final class CQLConnection: Sendable {
         let counter = ManagedAtomic(0)
         let eventLoop = eventLoopGroup.next()
         let handshakePromise = eventLoop.makePromise(of: Void.self)
+        // Kept from the initializer: looking the handler up in the pipeline later fails once the channel has closed
+        // (e.g. an idle heartbeat timing out right after the handshake), and the caller should get the connection and
+        // see it closed rather than a pipeline error.
+        let installedHandler = NIOLockedValueBox<CQLChannelHandler?>(nil)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout.timeAmount)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
@@ -83,10 +88,12 @@ public final class CQLConnection: Sendable {
                         try sync.addHandler(IdleStateHandler(readTimeout: interval.timeAmount))
                     }
                     try sync.addHandler(ByteToMessageHandler(CQLFrameByteDecoder()))
-                    try sync.addHandler(CQLChannelHandler(
+                    let handler = CQLChannelHandler(
                         address: address, configuration: configuration, protocolVersion: version,
                         handshakePromise: handshakePromise, logger: logger, onEvent: onEvent,
-                        onInFlightChange: { counter.store($0, ordering: .relaxed) }))
+                        onInFlightChange: { counter.store($0, ordering: .relaxed) })
+                    try sync.addHandler(handler)
+                    installedHandler.withLockedValue { $0 = handler }
                 }
             }
         let channel: Channel
@@ -107,7 +114,10 @@ public final class CQLConnection: Sendable {
             try? await channel.close()
             throw error
         }
-        let handler = try await channel.pipeline.handler(type: CQLChannelHandler.self).get()
+        guard let handler = installedHandler.withLockedValue({ $0 }) else {
+            try? await channel.close()
+            throw CQLClientError(.connectionFailed, "connection to \(address) has no CQL handler", host: address.description)
+        }
         logger.debug("connected", metadata: ["host": "\(address)", "protocol": "v\(version)"])
         return CQLConnection(address: address, protocolVersion: version, channel: channel, handler: handler,
                              inFlightCounter: counter, defaultTimeout: configuration.requestTimeout)
