@@ -193,6 +193,16 @@ public struct ChunkLedger: Sendable, Hashable {
         return result
     }
 
+    /// For a reconnecting worker: the chunks leased to it that it does not claim, because the lease was lost with the
+    /// connection that carried it. Each returns to the pool (or the chunk would stay leased to a live worker that never
+    /// writes it, and the run would never complete). Returns their ids.
+    @discardableResult
+    public mutating func releaseUnclaimed(by worker: String, claimed: [UInt64]) -> [UInt64] {
+        let unclaimed = (leasedBy[worker] ?? []).subtracting(claimed).sorted()
+        for id in unclaimed { release(chunk: id, from: worker) }
+        return unclaimed
+    }
+
     /// For a reconnecting worker: of the chunks it says it holds, the ones it no longer holds (stop writing them).
     public func staleChunks(claimedBy worker: String, claimed: [UInt64]) -> [UInt64] {
         let held = leasedBy[worker] ?? []

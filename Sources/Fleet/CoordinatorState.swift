@@ -244,8 +244,19 @@ actor CoordinatorState {
         welcome.heartbeatIntervalNanos = configuration.heartbeatInterval.nanoseconds
         welcome.livenessTimeoutNanos = configuration.livenessTimeout.nanoseconds
         welcome.ackedStatsThrough = stats.contiguousThrough(worker: id, instance: request.instance)
-        if let ledger {
+        var leasesLostInTransit: [UInt64] = []
+        if var ledger {
             welcome.staleChunkIds = ledger.staleChunks(claimedBy: id, claimed: request.heldChunkIds)
+            // Leases sent on the connection that dropped may never have arrived: what the worker does not claim goes
+            // back to the pool, or it would stay leased to a live worker that never writes it and the run would stall.
+            leasesLostInTransit = ledger.releaseUnclaimed(by: id, claimed: request.heldChunkIds)
+            self.ledger = ledger
+            for chunk in leasesLostInTransit { journalAppend(.releasedChunk(chunk: chunk, worker: id)) }
+            if !leasesLostInTransit.isEmpty {
+                logger.info(
+                    "leases lost with a worker's connection returned to the pool",
+                    metadata: ["worker": "\(id)", "chunks": "\(leasesLostInTransit)"])
+            }
         }
         continuation.yield(.with(.welcome(welcome)))
         // Three clock probes; the fastest round trip wins.
@@ -259,6 +270,7 @@ actor CoordinatorState {
             continuation.yield(.with(.clockProbe(probe)))
         }
         sessions[id] = state
+        if !leasesLostInTransit.isEmpty { serveAll() }
         if indexBases[id] == nil { indexBases[id] = UInt64(indexBases.count + 1) << 40 }
         switch phase {
         case .running(let startAtWall, _):

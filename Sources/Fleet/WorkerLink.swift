@@ -57,8 +57,9 @@ actor WorkerLink {
         lastHeard = .now
     }
 
-    /// Chunks held now, for `Register.held_chunk_ids`.
-    var heldChunkIDs: [UInt64] { held.keys.sorted() }
+    /// Chunks held now or written and awaiting their acknowledgement, for `Register.held_chunk_ids`: the coordinator
+    /// returns to the pool the leases a reconnecting worker does not claim (lost with the connection that carried them).
+    var heldChunkIDs: [UInt64] { Set(held.keys).union(pendingCompletions.keys).sorted() }
 
     /// After `Welcome`: forget stale chunks, and send again everything not acknowledged.
     func welcomed(_ welcome: Stampede_Fleet_V1_Welcome) {

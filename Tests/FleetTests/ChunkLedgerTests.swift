@@ -114,6 +114,25 @@ import Testing
         ledger.release(chunk: 0, from: "w")
         #expect(ledger.staleChunks(claimedBy: "w", claimed: [0, 1]) == [0])
     }
+
+    @Test func leasesAReconnectingWorkerDoesNotClaimReturnToThePool() throws {
+        var ledger = try ChunkLedger(target: 50, chunkSize: 10)
+        _ = ledger.lease(to: "w")  // 0
+        _ = ledger.lease(to: "w")  // 1
+        _ = ledger.lease(to: "w")  // 2
+        _ = ledger.lease(to: "v")  // 3
+        // The worker received chunk 0 and 2 only: the lease of 1 was lost with its connection.
+        #expect(ledger.releaseUnclaimed(by: "w", claimed: [0, 2, 7]) == [1])
+        #expect(ledger.leases(of: "w") == [0, 2])
+        #expect(ledger.leases(of: "v") == [3])
+        #expect(ledger.state(of: 1) == .pending)
+        // Returned chunks are leased again before fresh ones, with a new epoch.
+        let leasedAgain = ledger.lease(to: "v")
+        let again = try #require(leasedAgain)
+        #expect(again.chunk.id == 1 && again.epoch == 2)
+        #expect(ledger.releaseUnclaimed(by: "w", claimed: [0, 2]).isEmpty)
+        #expect(ledger.releaseUnclaimed(by: "nobody", claimed: []).isEmpty)
+    }
 }
 
 /// A small deterministic generator for tests.
