@@ -26,6 +26,9 @@ COPY Package.swift Package.resolve[d] ./
 RUN swift package resolve
 COPY Sources ./Sources
 COPY Protos ./Protos
+# Package.swift also declares the test targets, and SwiftPM checks that every declared target's directory exists even
+# when building one product ("Source files for target CQLProtocolTests should be located under 'Tests/...'").
+COPY Tests ./Tests
 RUN swift build -c release --product stampede --static-swift-stdlib \
  && mkdir -p /staging \
  && cp "$(swift build -c release --show-bin-path)/stampede" /staging/stampede \
