@@ -184,6 +184,13 @@ def test_dashboard_runs_stops_and_downloads_report(dashboard_url, browser):
     wait_for(lambda: (number(text(browser, "requests")) or 0) > first_requests, timeout=15, what="the request count to grow")
     wait_for(lambda: int(chart.get_attribute("data-points") or 0) >= first_points + 2, timeout=15, what="the RPS chart to gain points")
     assert browser.execute_script("return arguments[0].toDataURL()", chart) != first_image, "the RPS chart did not redraw"
+    # Count charts have whole-number, distinct axis labels (a failures chart with no failures once read 0, 1, 1:
+    # a 0.5 step rounded for display).
+    for chart_id in ("chart-rps", "chart-failures"):
+        axis = wait_for(lambda: browser.find_element(By.ID, chart_id).get_attribute("data-y-labels"),
+                        what=f"the axis of {chart_id}").split("|")
+        assert len(axis) >= 2 and len(axis) == len(set(axis)), (chart_id, axis)
+        assert all(label.replace(",", "").isdigit() for label in axis), (chart_id, axis)
 
     # Both workers are listed.
     rows = wait_for(lambda: browser.find_elements(By.CSS_SELECTOR, "#workers-table tbody tr") if len(

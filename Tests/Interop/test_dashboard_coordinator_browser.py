@@ -38,6 +38,10 @@ def test_real_coordinator_dashboard_live_stop_and_report(start_stampede, browser
     wait_for(lambda: (number(text(browser, "requests")) or 0) > first_requests, timeout=15, what="the request count to grow")
     wait_for(lambda: browser.execute_script("return arguments[0].toDataURL()", chart) != first_image, timeout=15,
              what="the RPS chart to redraw")
+    # A run without failures: the failures chart's axis reads 0, 1 (whole numbers, each once).
+    if number(text(browser, "failures")) == 0:
+        axis = browser.find_element(By.ID, "chart-failures").get_attribute("data-y-labels")
+        assert axis == "0|1", axis
 
     # The workers table lists both local workers.
     rows = wait_for(

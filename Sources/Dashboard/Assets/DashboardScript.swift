@@ -125,13 +125,18 @@ enum DashboardScript {
     const main = lines.filter((l) => !l.right);
     let ymax = 0;
     for (const l of main) for (const v of l.values) if (v > ymax) ymax = v;
-    const step = niceStep(ymax || 1, 4);
+    // Counts (requests, failures) get whole-number steps: an empty failures chart reads 0, 1, not 0, 1, 1.
+    const step = opts.integer ? Math.max(1, niceStep(ymax || 1, 4)) : niceStep(ymax || 1, 4);
     ymax = Math.max(step, Math.ceil((ymax || 1) / step) * step);
+    const yLabels = [];
     for (let v = 0; v <= ymax + step / 2; v += step) {
       const y = top + ph - (v / ymax) * ph;
       g.beginPath(); g.moveTo(left, y); g.lineTo(left + pw, y); g.stroke();
-      g.textAlign = "right"; g.textBaseline = "middle"; g.fillText(opts.format(v), left - 6, y);
+      yLabels.push(opts.format(v));
+      g.textAlign = "right"; g.textBaseline = "middle"; g.fillText(yLabels[yLabels.length - 1], left - 6, y);
     }
+    // The axis as drawn, readable from the page (tests, screen readers' tooling).
+    canvas.dataset.yLabels = yLabels.join("|");
     const xmin = xs.length ? xs[0] : 0, xmax = xs.length ? Math.max(xs[xs.length - 1], xmin + 1) : 1;
     const xstep = niceStep(xmax - xmin, Math.max(2, Math.floor(pw / 80)));
     g.textAlign = "center"; g.textBaseline = "top";
@@ -172,11 +177,11 @@ enum DashboardScript {
     drawChart($("chart-rps"), xs, [
       {color: "#2563eb", values: points.map((p) => p.requests), width: 2},
       ...(hasLoad ? [{color: "#64748b", values: points.map((p) => p.load), right: true, dash: [5, 4], width: 1.4}] : []),
-    ], {format: (v) => fmtNum(v, 0), right: hasLoad});
+    ], {format: (v) => fmtNum(v, 0), integer: true, right: hasLoad});
     drawChart($("chart-latency"), xs, [
       {color: "#2563eb", values: ms(0)}, {color: "#d97706", values: ms(5)}, {color: "#dc2626", values: ms(7)},
     ], {format: (v) => fmtMs(v)});
-    drawChart($("chart-failures"), xs, [{color: "#b91c1c", values: points.map((p) => p.failures), width: 2}], {format: (v) => fmtNum(v, 0)});
+    drawChart($("chart-failures"), xs, [{color: "#b91c1c", values: points.map((p) => p.failures), width: 2}], {format: (v) => fmtNum(v, 0), integer: true});
     const c = $("chart-rps"); if (c) c.dataset.points = String(points.length);
   }
   window.addEventListener("resize", () => drawCharts());
