@@ -145,6 +145,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         let address: (host: String, port: Int)
         do { address = try WorkerConfiguration.parseAddress(bind) } catch { throw ValidationError(error.description) }
         let token = self.token ?? ProcessInfo.processInfo.environment["STAMPEDE_TOKEN"]
+        try OutputFile.checkWritable(results, what: "results")
         let profile = try self.profile.map { try DistributedRun.readProfile($0) }
         var configuration = CoordinatorConfiguration(
             host: address.host, port: address.port, token: token, expectWorkers: max(expectWorkers, localWorkers),

@@ -219,6 +219,7 @@ struct RunCommand: AsyncParsableCommand {
     var tasksOnThreadPool = false
 
     func run() async throws {
+        try OutputFile.checkWritable(results, what: "results")
         if localWorkers > 0 {
             try await runWithLocalWorkers()
             return
@@ -258,7 +259,7 @@ struct RunCommand: AsyncParsableCommand {
         let document = RunResults(
             run: identity, workload: workload.name, startedAt: startedAt, outcome: outcome, target: total,
             config: load.description(total: total, configuration: configuration))
-        try document.jsonData().write(to: URL(fileURLWithPath: results))
+        try OutputFile.write(try document.jsonData(), to: results, what: "results")
         print(ProgressFormatter().summaryTable(document))
         print("results written to \(results)")
         if let serverDelta = await serverMetrics?.finish(logger: Logger(label: "stampede.server-metrics")) {
