@@ -289,9 +289,10 @@ fi
 
 # The embedded server in one container, a bounded run and a separate verify in two more, over loopback, with the
 # capabilities a container gets by default (as under Docker or Kubernetes). A client or server socket option that
-# needs CAP_NET_ADMIN fails there with EACCES (seen: SO_DEBUG, which is what ChannelOptions.socketOption(.tcp_nodelay)
-# sets: option 1 at the SOL_SOCKET level; TCP_NODELAY needs .tcpOption); then the same is repeated with
-# --cap-add NET_ADMIN so that the rest of the image is still checked, and the first attempt stays a FAIL.
+# needs CAP_NET_ADMIN fails there with EACCES (seen before 19f4371: SO_DEBUG, which is what
+# ChannelOptions.socketOption(.tcp_nodelay) sets: option 1 at the SOL_SOCKET level; TCP_NODELAY needs .tcpOption);
+# then the same is repeated with --cap-add NET_ADMIN so that the rest of the image is still checked, and the first
+# attempt stays a FAIL.
 serve_run_verify() {   # $1: label; the rest: extra podman run options for the three containers
     local label=$1 run_id epoch status listening run_out verify_out
     shift
