@@ -1,4 +1,5 @@
 import Foundation
+import NIOPosix
 import Synchronization
 import Testing
 @testable import LoadEngine
@@ -48,6 +49,21 @@ import Testing
         // shortfall must be diagnosed in the results, never hidden.
         #expect(abs(Double(done) - 4000) <= 80 || outcome.health.isLimitingResults,
                 "issued \(done) of 4000 without a self-diagnosis: \(outcome.health.reasons)")
+        #expect(outcome.stopReason == .duration)
+    }
+
+    @Test func openModelOnEventLoopsRunsExactlyTheScheduledSlots() async throws {
+        // The engine's tasks on the two loops of a group: a timetable lane and a loop timer per loop.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let executor = FakeExecutor(latency: .microseconds(200), eventLoopGroup: group)
+        let configuration = EngineConfiguration(model: .open(OpenModel(rate: 5000, maxInFlight: 64)), duration: .seconds(1))
+        let lanes = ArrivalLane.lanes(workers: 64) { executor.taskExecutor(forTask: $0) }
+        #expect(lanes.count == 2)
+        #expect(lanes.map(\.workers.count) == [32, 32])
+        let outcome = try await runner(configuration, executor: executor, source: UnboundedWorkSource()).run()
+        try await group.shutdownGracefully()
+        // Every slot before the deadline (rate × duration) ran or was dropped and counted; none more.
+        #expect(outcome.totals.combined.operations + outcome.totals.dropped == 5000)
         #expect(outcome.stopReason == .duration)
     }
 

@@ -1,5 +1,6 @@
 import CQLProtocol
 import Foundation
+import NIOCore
 import Synchronization
 @testable import LoadEngine
 
@@ -16,9 +17,17 @@ final class FakeExecutor: StatementExecutor {
     let failFirstAttempt: (@Sendable (UUID) -> Bool)?
     let state = Mutex<(writes: [UUID: Int], attempts: [UUID: Int], executions: Int)>(([:], [:], 0))
 
-    init(latency: Duration? = nil, failFirstAttempt: (@Sendable (UUID) -> Bool)? = nil) {
+    /// Task executors on the loops of a group, to run the engine's tasks on them as ``CQLSessionExecutor`` does.
+    let loopExecutors: [EventLoopTaskExecutor]
+
+    init(latency: Duration? = nil, failFirstAttempt: (@Sendable (UUID) -> Bool)? = nil, eventLoopGroup: (any EventLoopGroup)? = nil) {
         self.latency = latency
         self.failFirstAttempt = failFirstAttempt
+        loopExecutors = eventLoopGroup.map(EventLoopTaskExecutor.executors(for:)) ?? []
+    }
+
+    func taskExecutor(forTask task: Int) -> (any TaskExecutor)? {
+        loopExecutors.isEmpty ? nil : loopExecutors[task % loopExecutors.count]
     }
 
     func prepare(_ cql: String) async throws -> Int { cql.count }

@@ -42,6 +42,46 @@ import Testing
         #expect(schedule.skip(before: 20_000_000) == 8)
     }
 
+    /// Claims every slot of `schedule` intended before `end`.
+    func claimAll(_ schedule: ArrivalSchedule, before end: UInt64) -> [UInt64] {
+        var times: [UInt64] = []
+        while let next = schedule.peek(), next < end, let time = schedule.claim() { times.append(time) }
+        return times
+    }
+
+    @Test func lanesTogetherScheduleExactlyTheWholeTimetable() throws {
+        let plan = StagePlan(initial: 1000, stages: [try Stage(parsing: "1s:3000"), try Stage(parsing: "1s:500:step")])
+        for laneCount in [1, 2, 3, 7] {
+            let whole = ArrivalSchedule(plan: plan, share: 0.5, startNanos: 1_000)
+            let lanes = (0..<laneCount).map { ArrivalSchedule(plan: plan, share: 0.5, startNanos: 1_000, lane: $0, lanes: laneCount) }
+            // Up to 0.7 s, a re-anchoring (the coordinator changes the share), then to the end of the stages.
+            var expected = claimAll(whole, before: 700_001_000)
+            var got = lanes.flatMap { claimAll($0, before: 700_001_000) }
+            whole.setShare(0.8, nowNanos: 700_001_000)
+            for lane in lanes { lane.setShare(0.8, nowNanos: 700_001_000) }
+            expected += claimAll(whole, before: 2_000_001_000)
+            got += lanes.flatMap { claimAll($0, before: 2_000_001_000) }
+            #expect(got.sorted() == expected, "\(laneCount) lanes")
+            #expect(expected.count > 1000)
+        }
+    }
+
+    @Test func lanesSkipTheirShareOfLateSlots() {
+        let plan = StagePlan.constant(1000)
+        let whole = ArrivalSchedule(plan: plan, share: 1, startNanos: 0)
+        let lanes = (0..<3).map { ArrivalSchedule(plan: plan, share: 1, startNanos: 0, lane: $0, lanes: 3) }
+        for lane in lanes { _ = lane.claim() }
+        _ = whole.claim()
+        _ = whole.claim()
+        _ = whole.claim()
+        // As one timetable does, skipping before 99.5 ms leaves the slot at 99 ms: 96 slots after the 3 claimed, split
+        // 32 / 32 / 32 over the lanes, whose next slots are then the whole timetable's next three.
+        #expect(whole.skip(before: 99_500_000) == 96)
+        #expect(lanes.map { $0.skip(before: 99_500_000) } == [32, 32, 32])
+        let next = lanes.compactMap { $0.peek() }.sorted()
+        #expect(next == [whole.claim(), whole.claim(), whole.claim()].compactMap { $0 })
+    }
+
     @Test func presetsScaleWithTime() throws {
         let blackFriday = try ScenarioPreset.blackFriday.settings()
         #expect(blackFriday.totalOperations == 1_000_000 && blackFriday.model.users == 1000 && blackFriday.model.spawnRate == 100)

@@ -4,9 +4,19 @@ import Synchronization
 ///
 /// Slots are claimed in order by the engine's tasks. When the share changes (the coordinator rebalances), the
 /// timetable is re-anchored at the current time so the new rate applies from now on.
+///
+/// A timetable can be one *lane* of several: with `lanes` = n, lane i holds the slots i, i + n, i + 2n, … of the
+/// whole timetable (counted from the last re-anchoring), so n lanes together schedule exactly the slots one
+/// timetable would, each at the same instant. The engine gives each event loop its own lane, so the loops never
+/// share a slot counter.
 final class ArrivalSchedule: Sendable {
     let plan: StagePlan
+    /// This timetable's lane, in `0..<lanes`.
+    let lane: Int
+    /// How many lanes share the plan.
+    let lanes: Int
     struct State {
+        /// The next slot of this lane (counted in this lane's slots).
         var nextSlot: UInt64 = 0
         var anchorSlot: UInt64 = 0
         /// Unscaled arrivals of the plan at the anchor.
@@ -17,9 +27,12 @@ final class ArrivalSchedule: Sendable {
     /// Monotonic nanoseconds of the run's start.
     let startNanos: UInt64
 
-    init(plan: StagePlan, share: Double, startNanos: UInt64) {
+    init(plan: StagePlan, share: Double, startNanos: UInt64, lane: Int = 0, lanes: Int = 1) {
+        precondition(lanes >= 1 && (0..<lanes).contains(lane), "lane \(lane) of \(lanes)")
         self.plan = plan
         self.startNanos = startNanos
+        self.lane = lane
+        self.lanes = lanes
         state = Mutex(State(share: share))
     }
 
@@ -59,7 +72,10 @@ final class ArrivalSchedule: Sendable {
             guard state.share > 0, nanos > startNanos else { return 0 }
             let seconds = Double(nanos - startNanos) / 1e9
             let arrivals = (plan.arrivals(until: seconds) - state.anchorArrivals) * state.share
-            let target = state.anchorSlot + UInt64(max(0, arrivals.rounded(.down)))
+            // Slots of the whole timetable (after the anchor) before `nanos`; this lane's are every `lanes`-th.
+            let whole = UInt64(max(0, arrivals.rounded(.down)))
+            let mine = whole > UInt64(lane) ? (whole - UInt64(lane) + UInt64(lanes) - 1) / UInt64(lanes) : 0
+            let target = state.anchorSlot + mine
             guard target > state.nextSlot else { return 0 }
             defer { state.nextSlot = target }
             return target - state.nextSlot
@@ -78,9 +94,10 @@ final class ArrivalSchedule: Sendable {
 
     private func time(of slot: UInt64, _ state: State) -> UInt64? {
         guard state.share > 0 else { return nil }
-        // Slot k (0-based after the anchor) starts when the scaled arrival count reaches k + 1 − 1 = k: the first slot
-        // starts at the anchor.
-        let arrivals = state.anchorArrivals + Double(slot - state.anchorSlot) / state.share
+        // Slot k (0-based after the anchor) of the whole timetable starts when the scaled arrival count reaches k:
+        // the first slot starts at the anchor. This lane's slot j after the anchor is slot lane + j × lanes.
+        let whole = Double(lane) + Double(slot - state.anchorSlot) * Double(lanes)
+        let arrivals = state.anchorArrivals + whole / state.share
         guard let seconds = plan.time(forArrivals: arrivals) else { return nil }
         guard seconds.isFinite, seconds < 1e9 else { return nil }
         return startNanos + UInt64(seconds * 1e9)

@@ -1,5 +1,6 @@
 import Atomics
 import CQLProtocol
+import NIOCore
 import Synchronization
 
 /// The load engine: runs a workload against an executor under a closed or open model, pulling work indexes from a
@@ -20,7 +21,8 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
     struct Control {
         var stopReason: StopReason?
         var share: Double
-        var schedule: ArrivalSchedule?
+        /// The open model's timetables, one per lane (event loop).
+        var schedules: [ArrivalSchedule] = []
         var dispenser: WorkDispenser?
         var prepared: PreparedWorkload<Executor.Prepared>?
     }
@@ -46,11 +48,12 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
 
     /// Sets this process's fraction of the plan's users or arrival rate, from now on.
     public func setShare(_ share: Double) {
-        let schedule = control.withLock { state -> ArrivalSchedule? in
+        let schedules = control.withLock { state -> [ArrivalSchedule] in
             state.share = max(0, share)
-            return state.schedule
+            return state.schedules
         }
-        schedule?.setShare(max(0, share), nowNanos: MonotonicClock.nanoseconds())
+        let now = MonotonicClock.nanoseconds()
+        for schedule in schedules { schedule.setShare(max(0, share), nowNanos: now) }
     }
 
     /// The current share.
@@ -114,13 +117,20 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
         let context = RunContext(
             configuration: configuration, prepared: prepared, executor: executor, recorder: recorder, dispenser: dispenser,
             stopping: stopping, startNanos: startNanos, deadline: deadline)
-        var schedule: ArrivalSchedule?
+        // The open model: one timetable lane per event loop its workers run on.
+        var lanes: [ArrivalLane] = []
+        var schedules: [ArrivalSchedule] = []
         if case .open(let open) = configuration.model {
-            schedule = ArrivalSchedule(plan: open.plan, share: share, startNanos: startNanos)
+            let executor = self.executor
+            lanes = ArrivalLane.lanes(workers: open.maxInFlight) { executor.taskExecutor(forTask: $0) }
+            let share = self.share
+            schedules = lanes.indices.map {
+                ArrivalSchedule(plan: open.plan, share: share, startNanos: startNanos, lane: $0, lanes: lanes.count)
+            }
         }
         control.withLock { state in
             state.dispenser = dispenser
-            state.schedule = schedule
+            state.schedules = schedules
         }
 
         await withTaskGroup(of: Void.self) { group in
@@ -134,7 +144,7 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
             case .closed(let model):
                 await driveClosed(model, context: context, group: &group)
             case .open(let model):
-                if let schedule { await driveOpen(model, schedule: schedule, context: context, group: &group) }
+                await driveOpen(model, lanes: zip(lanes, schedules).map { ($0, $1) }, context: context, group: &group)
             }
             // Stopping: release parked users, let in-flight operations finish, then wake sleepers and end the helpers.
             context.gate.stop()
@@ -218,18 +228,32 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
 
     // MARK: Open model
 
-    private func driveOpen(_ model: OpenModel, schedule: ArrivalSchedule, context: RunContext<Executor>, group: inout TaskGroup<Void>) async {
+    private func driveOpen(
+        _ model: OpenModel, lanes: [(ArrivalLane, ArrivalSchedule)], context: RunContext<Executor>, group: inout TaskGroup<Void>
+    ) async {
         let lateness = UInt64(max(0, model.maxLateness.seconds) * 1e9)
-        let dispatcher = ArrivalDispatcher(schedule: schedule, deadline: context.deadline, maxLateness: lateness)
-        defer { dispatcher.finish() }
-        // The dispatcher shares the first worker's thread: releasing a worker there is a local enqueue.
-        group.addTask(executorPreference: executor.taskExecutor(forTask: 0)) { [stopping] in
-            await dispatcher.run(isStopping: { stopping.load(ordering: .relaxed) })
+        let stopping = self.stopping
+        let dispatchers = lanes.map { lane, schedule in
+            ArrivalDispatcher(
+                schedule: schedule, deadline: context.deadline, maxLateness: lateness, loop: lane.loop,
+                isStopping: { stopping.load(ordering: .relaxed) })
         }
-        for worker in 0..<model.maxInFlight {
-            context.activeTasks.wrappingIncrement(ordering: .relaxed)
-            group.addTask(executorPreference: executor.taskExecutor(forTask: worker)) {
-                await context.runArrivals(worker, dispatcher: dispatcher, runner: self)
+        defer { for dispatcher in dispatchers { dispatcher.finish() } }
+        for (index, (lane, _)) in lanes.enumerated() where lane.loop == nil {
+            // No loop to set timers on: a dispatcher task sleeps until the slots fall due. It shares its first
+            // worker's thread: releasing a worker there is a local enqueue.
+            let dispatcher = dispatchers[index]
+            group.addTask(executorPreference: executor.taskExecutor(forTask: lane.workers.first ?? 0)) {
+                await dispatcher.run(isStopping: { stopping.load(ordering: .relaxed) })
+            }
+        }
+        for (index, (lane, _)) in lanes.enumerated() {
+            let dispatcher = dispatchers[index]
+            for worker in lane.workers {
+                context.activeTasks.wrappingIncrement(ordering: .relaxed)
+                group.addTask(executorPreference: executor.taskExecutor(forTask: worker)) {
+                    await context.runArrivals(worker, dispatcher: dispatcher, runner: self)
+                }
             }
         }
         // Workers leave once they claim a slot at or after the deadline, so every slot intended before it runs even
@@ -246,6 +270,38 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
             }
             try? await Task.sleep(for: .milliseconds(10))
         }
+    }
+}
+
+/// One lane of the open model: the workers whose tasks run on one event loop (or, without loops, every worker),
+/// served by one ``ArrivalDispatcher`` over one lane of the timetable (``ArrivalSchedule``).
+struct ArrivalLane {
+    /// The loop the lane's workers run on; `nil` when their tasks do not run on event loops.
+    var loop: (any EventLoop)?
+    var workers: [Int]
+
+    /// Groups `workers` workers by the event loop their task executor runs on (``EventLoopTaskExecutor``), in the
+    /// order the loops first appear; workers without a loop form one lane of their own.
+    static func lanes(workers: Int, taskExecutor: (Int) -> (any TaskExecutor)?) -> [ArrivalLane] {
+        var lanes: [ArrivalLane] = []
+        var laneOfLoop: [ObjectIdentifier: Int] = [:]
+        var withoutLoop: Int?
+        for worker in 0..<workers {
+            if let loop = (taskExecutor(worker) as? EventLoopTaskExecutor)?.eventLoop {
+                if let index = laneOfLoop[ObjectIdentifier(loop)] {
+                    lanes[index].workers.append(worker)
+                } else {
+                    laneOfLoop[ObjectIdentifier(loop)] = lanes.count
+                    lanes.append(ArrivalLane(loop: loop, workers: [worker]))
+                }
+            } else if let index = withoutLoop {
+                lanes[index].workers.append(worker)
+            } else {
+                withoutLoop = lanes.count
+                lanes.append(ArrivalLane(loop: nil, workers: [worker]))
+            }
+        }
+        return lanes
     }
 }
 
