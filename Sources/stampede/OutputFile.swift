@@ -11,19 +11,15 @@ enum OutputFile {
         var description: String { "cannot write the \(what) to \(path): \(cause)" }
     }
 
-    /// Throws unless `path` can be created or replaced: its folder exists and this user may write there.
+    /// Throws unless `path` can be created or replaced by ``write(_:to:what:)``: its folder exists and this user may
+    /// write there (the atomic write creates a file beside it and renames it over `path`).
     static func checkWritable(_ path: String, what: String) throws(WriteError) {
-        let url = URL(fileURLWithPath: path)
-        let folder = url.deletingLastPathComponent().path
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
             throw WriteError(path: path, what: what, cause: "the folder \(folder) does not exist")
         }
-        if FileManager.default.fileExists(atPath: path) {
-            guard access(path, W_OK) == 0, access(folder, W_OK) == 0 else {
-                throw WriteError(path: path, what: what, cause: "permission denied")
-            }
-        } else if access(folder, W_OK) != 0 {
+        guard access(folder, W_OK) == 0 else {
             throw WriteError(path: path, what: what, cause: "permission denied (the folder \(folder) is not writable)")
         }
     }
