@@ -15,6 +15,9 @@ import Testing
         var certificateFile: String { directory.appendingPathComponent("server.pem").path }
         var keyFile: String { directory.appendingPathComponent("server.key").path }
         var otherCAFile: String { directory.appendingPathComponent("other-ca.pem").path }
+
+        /// Deletes the throwaway CA and keys.
+        func remove() { try? FileManager.default.removeItem(at: directory) }
     }
 
     static func makeCertificates() throws -> Certificates? {
@@ -35,8 +38,12 @@ import Testing
         process.arguments = ["-c", script]
         try process.run()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { return nil }
-        return Certificates(directory: directory)
+        let certificates = Certificates(directory: directory)
+        guard process.terminationStatus == 0 else {
+            certificates.remove()
+            return nil
+        }
+        return certificates
     }
 
     func withTLSServer<T>(_ certificates: Certificates, _ body: (CQLHostAddress) async throws -> T) async throws -> T {
@@ -62,6 +69,7 @@ import Testing
             Issue.record("openssl could not make test certificates")
             return
         }
+        defer { certificates.remove() }
         try await withTLSServer(certificates) { address in
             var configuration = CQLConnectionConfiguration()
             configuration.tls = CQLTLSConfiguration(caFile: certificates.caFile, verifyHostname: true)
@@ -76,6 +84,7 @@ import Testing
             Issue.record("openssl could not make test certificates")
             return
         }
+        defer { certificates.remove() }
         try await withTLSServer(certificates) { address in
             var configuration = CQLConnectionConfiguration()
             configuration.tls = CQLTLSConfiguration(caFile: certificates.otherCAFile, verifyHostname: false)
