@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""The open model's latency target, measured the way issue 4 states it (loopback only, every run bounded).
+
+Against one `stampede server --mode sink` (pinned to the first CPU when there are two or more), one `stampede run`
+process at a time (pinned to the second CPU), chat-write:
+
+  1. reference: the closed model saturated (`--users 256`): writes/s and writes per client CPU-second;
+  2. the open model's maximum rate: open runs (`--rate R --duration D`) stepping R up from half the closed model's
+     throughput by --step until one falls behind (drops slots, or completes less than 98% of R × D, or its p50
+     exceeds 50 ms); the maximum is the last rate that kept up;
+  3. --rounds runs at --fraction (80%) of that maximum: p50 / p99 / p99.9 of each, and their median;
+  4. the machine's own wake-up lateness (bench/wakeup_latency.c, when a C compiler is present): a sleeping thread's
+     delay in waking on the client's CPU, the floor under any open-model generator's schedule lag.
+
+  swift build -c release --product stampede
+  python3 bench/open_model.py [--binary .build/release/stampede] [--duration 10] [--rounds 3]
+
+Prints a Markdown report and writes it to bench/results/open-model-<timestamp>.md (raw figures in the .json).
+Run it on a quiet machine: a shared one moves the tail by an order of magnitude between identical runs.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pinning(cpu):
+    """The command prefix that pins to `cpu` (and raises priority when root), or nothing on a 1-CPU machine."""
+    prefix = []
+    if os.geteuid() == 0 and shutil.which("nice"):
+        prefix += ["nice", "-n", "-20"]
+    if len(os.sched_getaffinity(0)) >= 2 and shutil.which("taskset"):
+        prefix += ["taskset", "-c", str(sorted(os.sched_getaffinity(0))[cpu])]
+    return prefix
+
+
+def wait_for_port(port, process, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"the server exited with status {process.returncode} before listening on port {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit(f"the server did not listen on port {port} within {seconds} s")
+
+
+class Bench:
+    def __init__(self, args, workdir):
+        self.args = args
+        self.workdir = workdir
+        self.port = free_port()
+        self.contact = f"127.0.0.1:{self.port}"
+        self.server = None
+
+    def start_server(self):
+        log = open(self.workdir / "server.log", "w")
+        self.server = subprocess.Popen(
+            pinning(0) + [self.args.binary, "server", "--port", str(self.port), "--mode", "sink"],
+            stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
+        wait_for_port(self.port, self.server)
+        subprocess.run([self.args.binary, "schema", "apply", "--contact-points", self.contact],
+                       check=True, capture_output=True, timeout=60, cwd=self.workdir)
+
+    def stop_server(self):
+        if self.server and self.server.poll() is None:
+            self.server.terminate()
+            try:
+                self.server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+
+    def server_cpu_seconds(self):
+        with open(f"/proc/{self.server.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def run(self, *load):
+        """One bounded `stampede run`; its results document plus the client's and the server's CPU-seconds."""
+        results = self.workdir / "results.json"
+        results.unlink(missing_ok=True)
+        server_before = self.server_cpu_seconds()
+        process = subprocess.Popen(
+            pinning(1) + [self.args.binary, "run", "--contact-points", self.contact, "--duration", f"{self.args.duration}s",
+                          "--quiet", "--results", str(results), *load],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.workdir)
+        try:
+            _, status, usage = os.wait4(process.pid, 0)
+        except KeyboardInterrupt:
+            process.kill()
+            raise
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stderr = process.stderr.read().decode(errors="replace")
+        if not results.exists():
+            sys.exit(f"stampede run {' '.join(load)} wrote no results (exit {process.returncode}): {stderr.strip()[-400:]}")
+        document = json.loads(results.read_text())
+        document["client_cpu_seconds"] = usage.ru_utime + usage.ru_stime
+        document["server_cpu_seconds"] = self.server_cpu_seconds() - server_before
+        return document
+
+
+def kept_up(document, rate, duration):
+    return (document["dropped"] == 0 and document["p50"] <= 50
+            and document["total_operations"] >= 0.98 * rate * duration)
+
+
+def row(label, document):
+    ops = document["total_operations"]
+    return (f"| {label} | {document['throughput']:,.0f} | {document['dropped']:,} | {document['p50']:.2f} | "
+            f"{document['p99']:.2f} | {document['p99_9']:.2f} | {document['max']:.1f} | "
+            f"{document['client_cpu_seconds']:.2f} ({ops / max(document['client_cpu_seconds'], 1e-9):,.0f}/CPU-s) | "
+            f"{document['server_cpu_seconds']:.2f} |")
+
+
+def wakeup_lateness(seconds=5, period_us=200):
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if not compiler:
+        return None
+    with tempfile.TemporaryDirectory() as build:
+        binary = pathlib.Path(build) / "wakeup_latency"
+        subprocess.run([compiler, "-O2", "-o", str(binary), str(HERE / "wakeup_latency.c")], check=True)
+        output = subprocess.run(pinning(1) + [str(binary), str(seconds), str(period_us)], check=True,
+                                capture_output=True, text=True, timeout=seconds + 30).stdout
+    return dict(pair.split("=") for pair in output.split())
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--binary", default=str(ROOT / ".build/release/stampede"))
+    parser.add_argument("--duration", type=int, default=10, help="seconds per run (default 10)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs at the target fraction (default 3)")
+    parser.add_argument("--fraction", type=float, default=0.8, help="of the maximum rate (default 0.8)")
+    parser.add_argument("--step", type=float, default=1.15, help="rate multiplier of the maximum search (default 1.15)")
+    parser.add_argument("--max-search-runs", type=int, default=8)
+    args = parser.parse_args()
+    if not os.access(args.binary, os.X_OK):
+        sys.exit(f"no stampede binary at {args.binary}: build it with swift build -c release --product stampede")
+    if not (1 <= args.duration <= 60 and 1 <= args.rounds <= 10 and 0 < args.fraction <= 1 and args.step > 1):
+        sys.exit("--duration must be 1–60 s, --rounds 1–10, --fraction in (0, 1], --step above 1")
+
+    started = datetime.datetime.now(datetime.timezone.utc)
+    report = {"started": started.isoformat(), "duration": args.duration, "fraction": args.fraction}
+    lines = []
+    with tempfile.TemporaryDirectory() as workdir:
+        bench = Bench(args, pathlib.Path(workdir))
+        bench.start_server()
+        try:
+            closed = bench.run("--users", "256")
+            report["closed"] = closed
+            search = []
+            rate = max(1000, int(closed["throughput"] * 0.5 / 1000) * 1000)
+            maximum = None
+            for _ in range(args.max_search_runs):
+                document = bench.run("--rate", str(rate))
+                search.append((rate, document))
+                print(f"open {rate:,}/s: {'kept up' if kept_up(document, rate, args.duration) else 'fell behind'}, "
+                      f"p99 {document['p99']:.2f} ms", file=sys.stderr)
+                if not kept_up(document, rate, args.duration):
+                    break
+                maximum = rate
+                rate = int(rate * args.step / 1000) * 1000
+            report["search"] = [{"rate": r, **d} for r, d in search]
+            if maximum is None:
+                sys.exit("the open model fell behind at the first rate tried; is the machine busy?")
+            target = int(maximum * args.fraction / 1000) * 1000
+            rounds = [bench.run("--rate", str(target)) for _ in range(args.rounds)]
+            report.update(maximum=maximum, target=target, rounds=rounds)
+        finally:
+            bench.stop_server()
+    wake = wakeup_lateness()
+    report["wakeup_lateness_us"] = wake
+
+    p99s = [r["p99"] for r in rounds]
+    lines.append(f"Open-model latency at {args.fraction:.0%} of the maximum rate ({started:%Y-%m-%d %H:%M} UTC, "
+                 f"{args.duration} s runs, load average {os.getloadavg()[0]:.1f})\n")
+    lines.append("| run | done/s | dropped | p50 ms | p99 ms | p99.9 ms | max ms | client CPU-s | server CPU-s |")
+    lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    lines.append(row("closed, 256 users (reference)", closed))
+    for rate, document in search:
+        verdict = "kept up" if kept_up(document, rate, args.duration) else "**fell behind**"
+        lines.append(row(f"open {rate:,}/s ({verdict})", document))
+    for index, document in enumerate(rounds, 1):
+        lines.append(row(f"open {target:,}/s = {args.fraction:.0%} of {maximum:,}/s, round {index}", document))
+    lines.append("")
+    lines.append(f"Maximum open rate that kept up: {maximum:,}/s. At {target:,}/s: p99 median "
+                 f"{statistics.median(p99s):.2f} ms (rounds: {', '.join(f'{p:.2f}' for p in p99s)}); "
+                 f"target p99 < 5 ms: {'met' if statistics.median(p99s) < 5 else 'not met'}.")
+    if wake:
+        lines.append(f"Wake-up lateness of a thread sleeping 200 µs at a time on the client's CPU: p50 {wake['p50']} µs, "
+                     f"p99 {wake['p99']} µs, p99.9 {wake['p99.9']} µs, max {wake['max']} µs.")
+    text = "\n".join(lines)
+    print(text)
+    results = HERE / "results"
+    results.mkdir(exist_ok=True)
+    stem = results / f"open-model-{started:%Y%m%d-%H%M%S}"
+    stem.with_suffix(".md").write_text(text + "\n")
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=1, default=str))
+    print(f"written to {stem}.md and .json", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
