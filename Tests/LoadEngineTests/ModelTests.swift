@@ -18,6 +18,24 @@ import Testing
         #expect(plan.target(at: 100) == 1000)
     }
 
+    /// No users (or no rate) and no stages would never run an operation: an exact total would then wait forever.
+    @Test func aModelThatCanNeverRunIsRefused() throws {
+        func message(_ model: LoadModel) -> String? {
+            do {
+                _ = try EngineConfiguration(model: model).validated()
+                return nil
+            } catch {
+                return error.message
+            }
+        }
+        #expect(message(.closed(ClosedModel(users: 0))) == "users must be at least 1 (to start from 0, ramp up with stages)")
+        #expect(message(.open(OpenModel(rate: 0))) == "rate must be positive (to start from 0, ramp up with stages)")
+        // Starting from 0 is fine when stages ramp up.
+        #expect(message(.closed(ClosedModel(users: 0, stages: [try Stage(parsing: "10s:100")]))) == nil)
+        #expect(message(.open(OpenModel(rate: 0, stages: [try Stage(parsing: "10s:1000")]))) == nil)
+        #expect(message(.closed(ClosedModel(users: 1))) == nil)
+    }
+
     @Test func arrivalScheduleInvertsTheRate() throws {
         let plan = StagePlan(initial: 100, stages: [
             try Stage(parsing: "10s:1000"), try Stage(parsing: "10s:1000"), try Stage(parsing: "5s:200:exp"), try Stage(parsing: "5s:0"),

@@ -36,10 +36,13 @@ public struct EngineConfiguration: Sendable {
         switch model {
         case .closed(let closed):
             guard closed.users >= 0, closed.peakUsers <= 1_000_000 else { throw bad("users must be between 0 and 1,000,000") }
+            // Without stages nothing would ever run: an exact total would then never be reached.
+            if closed.stages.isEmpty, closed.users == 0 { throw bad("users must be at least 1 (to start from 0, ramp up with stages)") }
             if let rate = closed.spawnRate, !(rate > 0 && rate.isFinite) { throw bad("spawn rate must be a positive number") }
             if case .between(let low, let high) = closed.thinkTime, low > high { throw bad("think time 'between' needs low ≤ high") }
         case .open(let open):
             guard open.rate >= 0, open.rate.isFinite else { throw bad("rate must be a non-negative number") }
+            if open.stages.isEmpty, open.rate == 0 { throw bad("rate must be positive (to start from 0, ramp up with stages)") }
             guard (1...1_000_000).contains(open.maxInFlight) else { throw bad("max in-flight must be between 1 and 1,000,000") }
             guard open.maxLateness > .zero else { throw bad("max lateness must be positive") }
         }
