@@ -32,14 +32,10 @@ import sys
 import tempfile
 import time
 
+from compare import free_port  # bench/ is the script's folder, so it is on the path
+
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parent
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def pinning(cpu):
