@@ -56,6 +56,21 @@ extension CQLSession {
         return try Self.result(from: response, host: host, columns: statement.resultColumns)
     }
 
+    /// Starts an EXECUTE of `statement` on the first host of its query plan without suspending: the response's future
+    /// (on the connection's event loop), or `nil` when that host has no open connection or the values do not encode.
+    /// No retries, no re-preparing and no other host: a caller that gets an error response or a failed future
+    /// finishes the operation through ``execute(_:values:options:)``, which does all of that.
+    public func startExecute(
+        _ statement: CQLPreparedStatement, values: [CQLValue], options: CQLStatementOptions = .init()
+    ) -> EventLoopFuture<CQLResponse>? {
+        guard !isClosed else { return nil }
+        let parameters = makeParameters(values: .none, options: options, skipMetadata: !statement.resultColumns.isEmpty)
+        guard let (frame, routingKey) = try? statement.encodeExecute(values, parameters: parameters) else { return nil }
+        let plan = queryPlan(keyspace: statement.routingKeyspace, routingKey: routingKey)
+        guard let connection = plan.first?.leastBusyConnection() else { return nil }
+        return connection.send(.encoded(frame), timeout: options.timeout)
+    }
+
     /// Executes a prepared statement whose values are already serialized (see `CQLPreparedStatement.bind`): the
     /// general path, which builds a `CQLRequest` that the connection encodes.
     @discardableResult

@@ -46,6 +46,21 @@ public struct CQLSessionExecutor: StatementExecutor {
         return result.rows.count
     }
 
+    /// True: the session starts EXECUTEs without suspending (``CQLSession/startExecute(_:values:options:)``).
+    public var startsWithoutSuspending: Bool { true }
+
+    public func start(_ statement: CQLPreparedStatement, values: [CQLValue], consistency: CQLConsistency, isIdempotent: Bool) -> EventLoopFuture<Void>? {
+        guard let future = session.startExecute(
+            statement, values: values, options: CQLStatementOptions(consistency: consistency, timeout: timeout, isIdempotent: isIdempotent))
+        else { return nil }
+        return future.flatMapThrowing { response in
+            guard case .error(let error) = response else { return }
+            // The host forgot the statement (restarted): `execute` prepares it again there.
+            if case .unprepared = error.kind { throw StatementStartDeclined() }
+            throw CQLClientError(.server(error), "\(error)")
+        }
+    }
+
     public func executeUnloggedBatch(_ statement: CQLPreparedStatement, values: [[CQLValue]], consistency: CQLConsistency) async throws {
         try await session.batch(
             values.map { .prepared(statement, $0) }, type: .unlogged,

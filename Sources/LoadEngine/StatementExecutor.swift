@@ -1,4 +1,5 @@
 import CQLProtocol
+import NIOCore
 
 /// The seam between the engine and a database: prepare, execute, load rows.
 ///
@@ -32,8 +33,27 @@ public protocol StatementExecutor: Sendable {
     /// Where the engine's task number `task` (a virtual user or an open-model worker) should run: the thread that
     /// does its I/O, when the executor has one; `nil` runs it on the default thread pool.
     func taskExecutor(forTask task: Int) -> (any TaskExecutor)?
+
+    /// Whether ``start(_:values:consistency:isIdempotent:)`` starts statements (the open model then runs its slots
+    /// from the event loops without a task per operation).
+    var startsWithoutSuspending: Bool { get }
+
+    /// Starts one attempt of `statement` without suspending: a future of its success, completed on any loop; `nil`
+    /// when it cannot be started that way (the engine then uses ``execute(_:values:consistency:isIdempotent:)``).
+    /// The future fails with the attempt's error (classified by ``classify(_:)``), or with
+    /// ``StatementStartDeclined`` when the attempt should be made again through `execute` without counting as one
+    /// (the host had forgotten the prepared statement, which `execute` prepares again).
+    func start(_ statement: Prepared, values: [CQLValue], consistency: CQLConsistency, isIdempotent: Bool) -> EventLoopFuture<Void>?
+}
+
+/// The error of a started attempt that ``StatementExecutor/execute(_:values:consistency:isIdempotent:)`` must make
+/// again (it does not count as an attempt).
+public struct StatementStartDeclined: Error, Sendable {
+    public init() {}
 }
 
 extension StatementExecutor {
     public func taskExecutor(forTask task: Int) -> (any TaskExecutor)? { nil }
+    public var startsWithoutSuspending: Bool { false }
+    public func start(_ statement: Prepared, values: [CQLValue], consistency: CQLConsistency, isIdempotent: Bool) -> EventLoopFuture<Void>? { nil }
 }

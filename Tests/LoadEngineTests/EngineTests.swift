@@ -17,6 +17,28 @@ import Testing
         return LoadRunner(configuration: configuration, workload: ChatWorkload(mix: mix, run: run), executor: executor, source: source)
     }
 
+    /// Every index of `source` written exactly once and reported in its chunk's completion.
+    func expectEachWrittenOnce(total: Int, chunks: Int, executor: FakeExecutor, source: FixedRangeWorkSource) {
+        let writes = executor.writes
+        #expect(writes.count == total)
+        #expect(writes.values.allSatisfy { $0 == 1 })
+        let completions = source.completions
+        #expect(completions.count == chunks)
+        #expect(completions.reduce(0) { $0 + $1.succeeded } == UInt64(total))
+        #expect(completions.allSatisfy { $0.isFullyExecuted })
+    }
+
+    /// Every operation succeeded in the end; each failed first attempt (a fake timeout) counted as a retry.
+    func expectEveryFirstFailureRetried(_ outcome: EngineOutcome, total: UInt64, executor: FakeExecutor) {
+        let write = outcome.totals.combined
+        #expect(write.successes == total)
+        #expect(write.failures == 0)
+        #expect(write.retries > 0)
+        #expect(write.unknownOutcomes == write.retries)
+        #expect(write.errors(.timeout) == write.retries)
+        #expect(executor.writes.count == Int(total))
+    }
+
     @Test func stopsExactlyAtTheTargetUnderConcurrency() async throws {
         let executor = FakeExecutor(latency: .milliseconds(1))
         let source = FixedRangeWorkSource(total: 10_007, chunkSize: 1000)
@@ -27,13 +49,7 @@ import Testing
         #expect(write.successes == 10_007)
         #expect(write.latency.count == 10_007)
         #expect(outcome.stopReason == .completed)
-        let writes = executor.writes
-        #expect(writes.count == 10_007)
-        #expect(writes.values.allSatisfy { $0 == 1 })
-        let completions = source.completions
-        #expect(completions.count == 11)
-        #expect(completions.reduce(0) { $0 + $1.succeeded } == 10_007)
-        #expect(completions.allSatisfy { $0.isFullyExecuted })
+        expectEachWrittenOnce(total: 10_007, chunks: 11, executor: executor, source: source)
         // The intervals add up to the whole run.
         var sum = MetricsSnapshot()
         for interval in outcome.intervals { sum.accumulate(later: interval.metrics) }
@@ -67,6 +83,62 @@ import Testing
         #expect(outcome.stopReason == .duration)
     }
 
+    // MARK: Open model run by the loops themselves (DirectArrivalLane)
+
+    @Test func directLanesRunExactlyTheScheduledSlots() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let executor = FakeExecutor(latency: .microseconds(200), eventLoopGroup: group, startsWithoutSuspending: true)
+        let configuration = EngineConfiguration(model: .open(OpenModel(rate: 5000, maxInFlight: 64)), duration: .seconds(1))
+        let outcome = try await runner(configuration, executor: executor, source: UnboundedWorkSource()).run()
+        try await group.shutdownGracefully()
+        #expect(outcome.totals.combined.operations + outcome.totals.dropped == 5000)
+        #expect(outcome.stopReason == .duration)
+        // The loops started the operations themselves (not a task per operation).
+        #expect(executor.directStarts.withLock { $0 } == Int(outcome.totals.combined.operations))
+    }
+
+    @Test func directLanesStopExactlyAtTheTarget() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let executor = FakeExecutor(latency: .microseconds(300), eventLoopGroup: group, startsWithoutSuspending: true)
+        let source = FixedRangeWorkSource(total: 10_007, chunkSize: 1000)
+        let configuration = EngineConfiguration(model: .open(OpenModel(rate: 20_000, maxInFlight: 200, maxLateness: .seconds(30))))
+        let outcome = try await runner(configuration, executor: executor, source: source).run()
+        try await group.shutdownGracefully()
+        #expect(outcome.totals.combined.successes == 10_007)
+        #expect(outcome.totals.dropped == 0)
+        #expect(outcome.stopReason == .completed)
+        expectEachWrittenOnce(total: 10_007, chunks: 11, executor: executor, source: source)
+    }
+
+    @Test func directLanesRetryAFailedFirstAttemptAndCountIt() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let executor = FakeExecutor(
+            failFirstAttempt: { $0.uuidString.prefix(8).hasSuffix("0") || $0.uuidString.prefix(8).hasSuffix("8") },
+            eventLoopGroup: group, startsWithoutSuspending: true)
+        let source = FixedRangeWorkSource(total: 2000)
+        var configuration = EngineConfiguration(model: .open(OpenModel(rate: 10_000, maxInFlight: 100, maxLateness: .seconds(30))))
+        configuration.retryBackoff = .milliseconds(1)
+        let outcome = try await runner(configuration, executor: executor, source: source).run()
+        try await group.shutdownGracefully()
+        expectEveryFirstFailureRetried(outcome, total: 2000, executor: executor)
+        #expect(executor.writes.values.allSatisfy { $0 == 1 })
+        #expect(source.completions.reduce(0) { $0 + $1.succeeded } == 2000)
+    }
+
+    @Test func directLanesShowAStallInThePercentiles() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let executor = FakeExecutor(eventLoopGroup: group, startsWithoutSuspending: true)
+        let start = MonotonicClock.nanoseconds() + 50_000_000
+        executor.pause.withLock { $0 = (start + 1_000_000_000)..<(start + 2_000_000_000) }
+        let configuration = EngineConfiguration(
+            model: .open(OpenModel(rate: 400, maxInFlight: 1000, maxLateness: .seconds(5))), duration: .seconds(3))
+        let outcome = try await runner(configuration, executor: executor, source: UnboundedWorkSource()).run(startingAt: start)
+        try await group.shutdownGracefully()
+        let latency = outcome.totals.combined.latency
+        #expect(latency.valueAtPercentile(99) > 500_000)
+        #expect(latency.maxMicros > 900_000)
+    }
+
     @Test func coordinatedOmissionShowsInThePercentiles() async throws {
         let executor = FakeExecutor()
         let start = MonotonicClock.nanoseconds() + 50_000_000
@@ -88,13 +160,7 @@ import Testing
         var configuration = EngineConfiguration(model: .closed(ClosedModel(users: 8)))
         configuration.retryBackoff = .milliseconds(1)
         let outcome = try await runner(configuration, executor: executor, source: source).run()
-        let write = outcome.totals.combined
-        #expect(write.successes == 2000)
-        #expect(write.failures == 0)
-        #expect(write.retries > 0)
-        #expect(write.unknownOutcomes == write.retries)
-        #expect(write.errors(.timeout) == write.retries)
-        #expect(executor.writes.count == 2000)
+        expectEveryFirstFailureRetried(outcome, total: 2000, executor: executor)
     }
 
     @Test func durationStopReportsUnexecutedIndexes() async throws {

@@ -1,6 +1,7 @@
 import CQLProtocol
 import Foundation
 import NIOCore
+import NIOPosix
 import Synchronization
 @testable import LoadEngine
 
@@ -20,10 +21,57 @@ final class FakeExecutor: StatementExecutor {
     /// Task executors on the loops of a group, to run the engine's tasks on them as ``CQLSessionExecutor`` does.
     let loopExecutors: [EventLoopTaskExecutor]
 
-    init(latency: Duration? = nil, failFirstAttempt: (@Sendable (UUID) -> Bool)? = nil, eventLoopGroup: (any EventLoopGroup)? = nil) {
+    /// Whether ``start(_:values:consistency:isIdempotent:)`` starts statements on the calling event loop.
+    let startsWithoutSuspending: Bool
+    /// Operations started by ``start(_:values:consistency:isIdempotent:)``.
+    let directStarts = Mutex(0)
+
+    init(
+        latency: Duration? = nil, failFirstAttempt: (@Sendable (UUID) -> Bool)? = nil, eventLoopGroup: (any EventLoopGroup)? = nil,
+        startsWithoutSuspending: Bool = false
+    ) {
         self.latency = latency
         self.failFirstAttempt = failFirstAttempt
         loopExecutors = eventLoopGroup.map(EventLoopTaskExecutor.executors(for:)) ?? []
+        self.startsWithoutSuspending = startsWithoutSuspending
+    }
+
+    /// The same request as ``execute(_:values:consistency:isIdempotent:)``, answered by a task on the calling loop.
+    func start(_ statement: Int, values: [CQLValue], consistency: CQLConsistency, isIdempotent: Bool) -> EventLoopFuture<Void>? {
+        guard startsWithoutSuspending, let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return nil }
+        directStarts.withLock { $0 += 1 }
+        let now = MonotonicClock.nanoseconds()
+        concurrency.withLock { state in
+            state.current += 1
+            state.samples.append((now, state.current))
+        }
+        var delay = latency.map { UInt64($0.seconds * 1e9) } ?? 0
+        if let window = pause.withLock({ $0 }), window.contains(now) { delay = max(delay, window.upperBound - now) }
+        let promise = loop.makePromise(of: Void.self)
+        loop.scheduleTask(in: .nanoseconds(Int64(delay))) {
+            self.concurrency.withLock { $0.current -= 1 }
+            do {
+                try self.answer(values)
+                promise.succeed(())
+            } catch {
+                promise.fail(error)
+            }
+        }
+        return promise.futureResult
+    }
+
+    /// Counts the attempt and the write of a message (values of the chat INSERT); fails first attempts on request.
+    private func answer(_ values: [CQLValue]) throws {
+        var id: UUID?
+        if values.count == 6, case .uuid(let messageID) = values[1] { id = messageID }
+        let attempt = state.withLock { state -> Int in
+            state.executions += 1
+            guard let id else { return 1 }
+            state.attempts[id, default: 0] += 1
+            return state.attempts[id] ?? 1
+        }
+        if let id, attempt == 1, let failFirstAttempt, failFirstAttempt(id) { throw Failure() }
+        if let id { state.withLock { $0.writes[id, default: 0] += 1 } }
     }
 
     func taskExecutor(forTask task: Int) -> (any TaskExecutor)? {
@@ -47,16 +95,7 @@ final class FakeExecutor: StatementExecutor {
             try await MonotonicClock.sleep(until: window.upperBound)
         }
         if let latency { try await Task.sleep(for: latency) }
-        var id: UUID?
-        if values.count == 6, case .uuid(let messageID) = values[1] { id = messageID }
-        let attempt = state.withLock { state -> Int in
-            state.executions += 1
-            guard let id else { return 1 }
-            state.attempts[id, default: 0] += 1
-            return state.attempts[id] ?? 1
-        }
-        if let id, attempt == 1, let failFirstAttempt, failFirstAttempt(id) { throw Failure() }
-        if let id { state.withLock { $0.writes[id, default: 0] += 1 } }
+        try answer(values)
         return 0
     }
 

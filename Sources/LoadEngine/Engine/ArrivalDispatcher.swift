@@ -3,6 +3,9 @@ import Synchronization
 
 /// Hands the open model's arrival slots (of one ``ArrivalSchedule`` lane) to idle workers when they fall due.
 ///
+/// Used when the executor cannot start statements without suspending (its tasks on the thread pool, test fakes);
+/// otherwise each event loop runs its lane itself (``DirectArrivalLane``), with no worker tasks.
+///
 /// A worker that finishes while a slot is already due takes it at once, without suspending. Otherwise it parks, and
 /// the slot is released by a timer:
 /// - with an event loop (the workers' tasks run on it), by a callback scheduled on that loop

@@ -233,6 +233,27 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
     ) async {
         let lateness = UInt64(max(0, model.maxLateness.seconds) * 1e9)
         let stopping = self.stopping
+        let loops = lanes.compactMap(\.0.loop)
+        if executor.startsWithoutSuspending, !lanes.isEmpty, loops.count == lanes.count {
+            // Each loop runs its lane's slots itself, without a task per operation (DirectArrivalLane).
+            let executor = self.executor
+            let direct = lanes.enumerated().map { index, pair in
+                DirectArrivalLane(
+                    loop: loops[index], schedule: pair.1, context: context, runner: self, shard: context.recorder.shard(for: index),
+                    maxInFlight: max(1, model.maxInFlight / lanes.count), maxLateness: lateness,
+                    taskExecutor: executor.taskExecutor(forTask: pair.0.workers.first ?? 0))
+            }
+            defer { for lane in direct { lane.poke() } }
+            for lane in direct {
+                context.activeTasks.wrappingIncrement(ordering: .relaxed)
+                group.addTask {
+                    _ = try? await lane.start().get()
+                    context.activeTasks.wrappingDecrement(ordering: .relaxed)
+                }
+            }
+            await awaitOpenRun(context: context, lateness: lateness)
+            return
+        }
         let dispatchers = lanes.map { lane, schedule in
             ArrivalDispatcher(
                 schedule: schedule, deadline: context.deadline, maxLateness: lateness, loop: lane.loop,
@@ -256,6 +277,11 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
                 }
             }
         }
+        await awaitOpenRun(context: context, lateness: lateness)
+    }
+
+    /// Waits until the open model's workers (or lanes) are done, or the run stops.
+    private func awaitOpenRun(context: RunContext<Executor>, lateness: UInt64) async {
         // Workers leave once they claim a slot at or after the deadline, so every slot intended before it runs even
         // when the generator is late; the stop below is only a backstop.
         let backstop = context.deadline.map { $0 + lateness + 2_000_000_000 }

@@ -52,11 +52,12 @@ final class RunContext<Executor: StatementExecutor>: Sendable {
     }
 
     /// Runs operation `index` with retries and records its outcome. Latency counts from `intendedStart`.
-    func perform(index: UInt64, shard: Int, intendedStart: UInt64) async -> Bool {
+    /// `firstAttempt` > 1 continues after attempts made (and recorded) elsewhere.
+    func perform(index: UInt64, shard: Int, intendedStart: UInt64, firstAttempt: Int = 1) async -> Bool {
         let operation = prepared.workload.operation(at: index)
         let statement = prepared.options[operation.statement]
         let handle = prepared.prepared[operation.statement]
-        var attempt = 1
+        var attempt = firstAttempt
         while true {
             recorder.operationStarted(shard: shard)
             do {

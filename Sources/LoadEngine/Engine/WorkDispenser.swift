@@ -56,34 +56,38 @@ final class WorkDispenser: Sendable {
         case failed(any Error)
     }
 
+    /// What ``tryTake(maximum:)`` found.
+    enum TryTake {
+        case lease(WorkLease)
+        case exhausted
+        /// A chunk is being fetched: ask again (with ``take(maximum:)`` to wait for it).
+        case pending
+        case failed(any Error)
+    }
+
+    /// Up to `maximum` consecutive indexes if some are at hand, without waiting (a fetch it has to start runs in a
+    /// task of its own).
+    func tryTake(maximum: Int) -> TryTake {
+        switch takeAction(maximum: maximum) {
+        case .lease(let lease, let prefetch):
+            if prefetch { Task { await self.fetch() } }
+            return .lease(lease)
+        case .exhausted:
+            return .exhausted
+        case .failed(let error):
+            return .failed(error)
+        case .fetch:
+            Task { await self.fetch() }
+            return .pending
+        case .wait:
+            return .pending
+        }
+    }
+
     /// Up to `maximum` consecutive indexes, or `nil` when the source has no more work.
     func take(maximum: Int) async throws -> WorkLease? {
         while true {
-            let action: TakeAction = state.withLock { state in
-                while let first = state.queue.first {
-                    let taken: Range<UInt64>? = first.state.withLock { chunk in
-                        guard !chunk.revoked, chunk.cursor < first.chunk.range.upperBound else { return nil }
-                        let upper = min(first.chunk.range.upperBound, chunk.cursor + UInt64(max(1, maximum)))
-                        defer { chunk.cursor = upper }
-                        return chunk.cursor..<upper
-                    }
-                    if let taken {
-                        let remaining = first.chunk.range.upperBound - taken.upperBound
-                        let prefetch = !state.fetching && !state.exhausted && state.queue.count == 1 && remaining * 2 <= first.chunk.count
-                        if prefetch { state.fetching = true }
-                        return .lease(WorkLease(chunk: first, range: taken), prefetch: prefetch)
-                    }
-                    state.queue.removeFirst()
-                }
-                if let failure = state.failure { return .failed(failure) }
-                if state.exhausted { return .exhausted }
-                if !state.fetching {
-                    state.fetching = true
-                    return .fetch
-                }
-                return .wait
-            }
-            switch action {
+            switch takeAction(maximum: maximum) {
             case .lease(let lease, let prefetch):
                 if prefetch { Task { await self.fetch() } }
                 return lease
@@ -103,6 +107,34 @@ final class WorkDispenser: Sendable {
                     if resumeNow { continuation.resume() }
                 }
             }
+        }
+    }
+
+    /// Leases from the first chunk with indexes left, or says what to do instead (sets `fetching` for `.fetch`).
+    private func takeAction(maximum: Int) -> TakeAction {
+        state.withLock { state in
+            while let first = state.queue.first {
+                let taken: Range<UInt64>? = first.state.withLock { chunk in
+                    guard !chunk.revoked, chunk.cursor < first.chunk.range.upperBound else { return nil }
+                    let upper = min(first.chunk.range.upperBound, chunk.cursor + UInt64(max(1, maximum)))
+                    defer { chunk.cursor = upper }
+                    return chunk.cursor..<upper
+                }
+                if let taken {
+                    let remaining = first.chunk.range.upperBound - taken.upperBound
+                    let prefetch = !state.fetching && !state.exhausted && state.queue.count == 1 && remaining * 2 <= first.chunk.count
+                    if prefetch { state.fetching = true }
+                    return .lease(WorkLease(chunk: first, range: taken), prefetch: prefetch)
+                }
+                state.queue.removeFirst()
+            }
+            if let failure = state.failure { return .failed(failure) }
+            if state.exhausted { return .exhausted }
+            if !state.fetching {
+                state.fetching = true
+                return .fetch
+            }
+            return .wait
         }
     }
 
