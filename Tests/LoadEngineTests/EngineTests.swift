@@ -125,6 +125,27 @@ import Testing
         #expect(source.completions.reduce(0) { $0 + $1.succeeded } == 2000)
     }
 
+    @Test func directLanesFollowAShareChange() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let executor = FakeExecutor(latency: .microseconds(200), eventLoopGroup: group, startsWithoutSuspending: true)
+        let configuration = EngineConfiguration(model: .open(OpenModel(rate: 1000, maxInFlight: 64)), duration: .seconds(2))
+        let engine = runner(configuration, executor: executor, source: UnboundedWorkSource())
+        let start = MonotonicClock.nanoseconds() + 50_000_000
+        // The coordinator doubles this worker's share after 1 s (a rate raised from the dashboard, say).
+        let change = Task {
+            try await MonotonicClock.sleep(until: start + 1_000_000_000)
+            engine.setShare(2)
+        }
+        let outcome = try await engine.run(startingAt: start)
+        try await change.value
+        try await group.shutdownGracefully()
+        // 1 s at 1,000/s, then 1 s at 2,000/s.
+        let done = outcome.totals.combined.operations + outcome.totals.dropped
+        #expect(abs(Double(done) - 3000) <= 90 || outcome.health.isLimitingResults,
+                "issued \(done) of 3000 without a self-diagnosis: \(outcome.health.reasons)")
+        #expect(executor.directStarts.withLock { $0 } == Int(outcome.totals.combined.operations))
+    }
+
     @Test func directLanesShowAStallInThePercentiles() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let executor = FakeExecutor(eventLoopGroup: group, startsWithoutSuspending: true)
