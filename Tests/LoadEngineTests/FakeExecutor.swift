@@ -40,11 +40,7 @@ final class FakeExecutor: StatementExecutor {
     func start(_ statement: Int, values: [CQLValue], consistency: CQLConsistency, isIdempotent: Bool) -> EventLoopFuture<Void>? {
         guard startsWithoutSuspending, let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return nil }
         directStarts.withLock { $0 += 1 }
-        let now = MonotonicClock.nanoseconds()
-        concurrency.withLock { state in
-            state.current += 1
-            state.samples.append((now, state.current))
-        }
+        let now = requestStarted()
         var delay = latency.map { UInt64($0.seconds * 1e9) } ?? 0
         if let window = pause.withLock({ $0 }), window.contains(now) { delay = max(delay, window.upperBound - now) }
         let promise = loop.makePromise(of: Void.self)
@@ -58,6 +54,16 @@ final class FakeExecutor: StatementExecutor {
             }
         }
         return promise.futureResult
+    }
+
+    /// Counts a request in flight (and samples the concurrency); returns when it started.
+    private func requestStarted() -> UInt64 {
+        let now = MonotonicClock.nanoseconds()
+        concurrency.withLock { state in
+            state.current += 1
+            state.samples.append((now, state.current))
+        }
+        return now
     }
 
     /// Counts the attempt and the write of a message (values of the chat INSERT); fails first attempts on request.
@@ -85,11 +91,7 @@ final class FakeExecutor: StatementExecutor {
     let concurrency = Mutex<(current: Int, samples: [(UInt64, Int)])>((0, []))
 
     func execute(_ statement: Int, values: [CQLValue], consistency: CQLConsistency, isIdempotent: Bool) async throws -> Int {
-        let now = MonotonicClock.nanoseconds()
-        concurrency.withLock { state in
-            state.current += 1
-            state.samples.append((now, state.current))
-        }
+        let now = requestStarted()
         defer { concurrency.withLock { $0.current -= 1 } }
         if let window = pause.withLock({ $0 }), window.contains(now) {
             try await MonotonicClock.sleep(until: window.upperBound)

@@ -124,23 +124,10 @@ final class ArrivalDispatcher: Sendable {
 
     /// Claims the next slot if it is due (dropping slots that are too late). Uses only the schedule's own lock.
     private func takeDue(now: UInt64) -> Take {
-        var dropped: UInt64 = 0
-        while true {
-            switch schedule.claim(dueBy: now + window) {
-            case .over:
-                return .over
-            case .notDue(let next):
-                if let deadline, next >= deadline { return .over }
-                return .notYet
-            case .claimed(let intended):
-                if let deadline, intended >= deadline { return .over }
-                if now > intended, now - intended > maxLateness {
-                    // Too late to start: this slot and every other one as late are dropped.
-                    dropped += 1 + schedule.skip(before: now - maxLateness / 2)
-                    continue
-                }
-                return .grant(Grant(intended: intended, dropped: dropped))
-            }
+        switch schedule.claimStartable(now: now, window: window, deadline: deadline, maxLateness: maxLateness) {
+        case .start(let intended, let dropped): return .grant(Grant(intended: intended, dropped: dropped))
+        case .notYet: return .notYet
+        case .over: return .over
         }
     }
 

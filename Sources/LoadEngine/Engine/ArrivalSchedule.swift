@@ -61,6 +61,39 @@ final class ArrivalSchedule: Sendable {
         }
     }
 
+    /// What ``claimStartable(now:window:deadline:maxLateness:)`` found.
+    enum Startable {
+        /// A slot to start now (its intended start), after `dropped` slots too late to start.
+        case start(intended: UInt64, dropped: UInt64)
+        /// The next slot is not due yet (it is intended at `next`).
+        case notYet(next: UInt64, dropped: UInt64)
+        /// No slot before the deadline is left.
+        case over(dropped: UInt64)
+    }
+
+    /// Claims the next slot due by `now + window`, dropping (skipping) the slots more than `maxLateness` late on the
+    /// way; slots at or after `deadline` are never claimed.
+    func claimStartable(now: UInt64, window: UInt64, deadline: UInt64?, maxLateness: UInt64) -> Startable {
+        var dropped: UInt64 = 0
+        while true {
+            switch claim(dueBy: now + window) {
+            case .over:
+                return .over(dropped: dropped)
+            case .notDue(let next):
+                if let deadline, next >= deadline { return .over(dropped: dropped) }
+                return .notYet(next: next, dropped: dropped)
+            case .claimed(let intended):
+                if let deadline, intended >= deadline { return .over(dropped: dropped) }
+                if now > intended, now - intended > maxLateness {
+                    // Too late to start: this slot and every other one as late are dropped.
+                    dropped += 1 + skip(before: now - maxLateness / 2)
+                    continue
+                }
+                return .start(intended: intended, dropped: dropped)
+            }
+        }
+    }
+
     /// The intended start of the next slot without claiming it.
     func peek() -> UInt64? {
         state.withLock { time(of: $0.nextSlot, $0) }

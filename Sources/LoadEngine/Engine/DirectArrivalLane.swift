@@ -96,26 +96,16 @@ final class DirectArrivalLane<Executor: StatementExecutor>: @unchecked Sendable 
         issuing: while !over, inFlight < maxInFlight {
             // An index first: a claimed slot cannot be given back.
             guard let use = leaseWithIndex() else { break }
-            switch schedule.claim(dueBy: now + window) {
-            case .over:
+            switch schedule.claimStartable(now: now, window: window, deadline: context.deadline, maxLateness: maxLateness) {
+            case .over(let late):
+                dropped += late
                 over = true
-            case .notDue(let next):
-                if let deadline = context.deadline, next >= deadline {
-                    over = true
-                } else {
-                    armTimer(for: next, now: now)
-                }
+            case .notYet(let next, let late):
+                dropped += late
+                armTimer(for: next, now: now)
                 break issuing
-            case .claimed(let intended):
-                if let deadline = context.deadline, intended >= deadline {
-                    over = true
-                    break issuing
-                }
-                if now > intended, now - intended > maxLateness {
-                    // Too late to start: this slot and every other one as late are dropped.
-                    dropped += 1 + schedule.skip(before: now - maxLateness / 2)
-                    continue
-                }
+            case .start(let intended, let late):
+                dropped += late
                 if now > intended + 1_000_000 { context.recorder.recordScheduleLag(shard: shard, micros: (now - intended) / 1000) }
                 let index = use.next
                 use.next += 1
@@ -178,24 +168,18 @@ final class DirectArrivalLane<Executor: StatementExecutor>: @unchecked Sendable 
             recorder.operationFinished(shard: shard)
             switch result {
             case .success:
-                if self.context.recordsMetrics {
-                    let end = MonotonicClock.nanoseconds()
-                    recorder.recordSuccess(shard: shard, operation: operation.operation, latencyMicros: end > start ? (end - start) / 1000 : 0)
-                }
+                self.context.recordSuccess(shard: shard, operation: operation.operation, intendedStart: start)
                 self.completed(use, succeeded: true)
             case .failure(let error) where error is StatementStartDeclined:
                 self.finishInTask(index: index, start: start, use: use, attempt: 1)
             case .failure(let error):
                 // Recorded as the first attempt, as ``RunContext/perform`` records its attempts; the retries are its.
-                let context = self.context
-                let failure = context.executor.classify(error)
-                let retry = failure.isRetryable && (!failure.outcomeUnknown || options.isIdempotent)
-                    && context.configuration.maxAttempts > 1 && !context.isStopping
-                recorder.recordFailure(shard: shard, operation: operation.operation, failure: failure, final: !retry)
+                let (retry, _) = self.context.recordFailedAttempt(
+                    error, index: index, operation: operation.operation, isIdempotent: options.isIdempotent, shard: shard,
+                    attempt: 1, mayRetry: !self.context.isStopping)
                 if retry {
                     self.finishInTask(index: index, start: start, use: use, attempt: 2)
                 } else {
-                    context.dispenser.outcomeLog.recordGivenUp(index, unknown: failure.outcomeUnknown)
                     self.completed(use, succeeded: false)
                 }
             }
@@ -229,11 +213,7 @@ final class DirectArrivalLane<Executor: StatementExecutor>: @unchecked Sendable 
     /// is being fetched or when there is no more work.
     private func leaseWithIndex() -> LeaseUse? {
         if let use = current, use.next < use.lease.range.upperBound { return use }
-        if let use = current {
-            use.closed = true
-            reportIfDone(use)
-            current = nil
-        }
+        closeCurrentLease()
         guard !waitingForLease else { return nil }
         switch context.dispenser.tryTake(maximum: leaseSize) {
         case .lease(let lease):
@@ -269,6 +249,14 @@ final class DirectArrivalLane<Executor: StatementExecutor>: @unchecked Sendable 
         }
     }
 
+    /// Takes no more indexes from the current lease; it is reported once its operations have finished.
+    private func closeCurrentLease() {
+        guard let use = current else { return }
+        use.closed = true
+        reportIfDone(use)
+        current = nil
+    }
+
     /// Reports a closed lease once its last operation has finished (the indexes never taken as not executed).
     private func reportIfDone(_ use: LeaseUse) {
         guard use.closed, use.outstanding == 0, !use.reported else { return }
@@ -288,11 +276,7 @@ final class DirectArrivalLane<Executor: StatementExecutor>: @unchecked Sendable 
 
     private func finishIfDone() {
         guard over, !finished, inFlight == 0, !waitingForLease else { return }
-        if let use = current {
-            use.closed = true
-            reportIfDone(use)
-            current = nil
-        }
+        closeCurrentLease()
         guard reportsPending == 0 else { return }
         finished = true
         done.succeed(())

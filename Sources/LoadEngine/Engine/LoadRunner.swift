@@ -236,7 +236,6 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
         let loops = lanes.compactMap(\.0.loop)
         if executor.startsWithoutSuspending, !lanes.isEmpty, loops.count == lanes.count {
             // Each loop runs its lane's slots itself, without a task per operation (DirectArrivalLane).
-            let executor = self.executor
             let direct = lanes.enumerated().map { index, pair in
                 DirectArrivalLane(
                     loop: loops[index], schedule: pair.1, context: context, runner: self, shard: context.recorder.shard(for: index),

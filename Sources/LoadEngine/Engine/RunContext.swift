@@ -68,22 +68,14 @@ final class RunContext<Executor: StatementExecutor>: Sendable {
                         handle, values: operation.values, consistency: statement.consistency, isIdempotent: statement.isIdempotent)
                 }
                 recorder.operationFinished(shard: shard)
-                if recordsMetrics {
-                    let end = MonotonicClock.nanoseconds()
-                    let latency = end > intendedStart ? (end - intendedStart) / 1000 : 0
-                    recorder.recordSuccess(shard: shard, operation: operation.operation, latencyMicros: latency)
-                }
+                recordSuccess(shard: shard, operation: operation.operation, intendedStart: intendedStart)
                 return true
             } catch {
                 recorder.operationFinished(shard: shard)
-                let failure = executor.classify(error)
-                let retry = failure.isRetryable && (!failure.outcomeUnknown || statement.isIdempotent)
-                    && attempt < configuration.maxAttempts && !Task.isCancelled
-                recorder.recordFailure(shard: shard, operation: operation.operation, failure: failure, final: !retry)
-                guard retry else {
-                    dispenser.outcomeLog.recordGivenUp(index, unknown: failure.outcomeUnknown)
-                    return false
-                }
+                let (retry, failure) = recordFailedAttempt(
+                    error, index: index, operation: operation.operation, isIdempotent: statement.isIdempotent, shard: shard,
+                    attempt: attempt, mayRetry: !Task.isCancelled)
+                guard retry else { return false }
                 do {
                     try await Task.sleep(for: configuration.retryBackoff * attempt)
                 } catch {
@@ -94,6 +86,26 @@ final class RunContext<Executor: StatementExecutor>: Sendable {
                 attempt += 1
             }
         }
+    }
+
+    /// Records a successful operation's latency (from `intendedStart`), when the run records metrics.
+    func recordSuccess(shard: Int, operation: Int, intendedStart: UInt64) {
+        guard recordsMetrics else { return }
+        let end = MonotonicClock.nanoseconds()
+        recorder.recordSuccess(shard: shard, operation: operation, latencyMicros: end > intendedStart ? (end - intendedStart) / 1000 : 0)
+    }
+
+    /// Records failed attempt number `attempt` of operation `index` and decides whether to try again (the failure
+    /// allows it, an unknown outcome only for an idempotent statement, attempts are left and `mayRetry`); when not,
+    /// the index is logged as given up. Returns the decision and the classified failure.
+    func recordFailedAttempt(
+        _ error: any Error, index: UInt64, operation: Int, isIdempotent: Bool, shard: Int, attempt: Int, mayRetry: Bool
+    ) -> (retry: Bool, failure: OperationFailure) {
+        let failure = executor.classify(error)
+        let retry = failure.isRetryable && (!failure.outcomeUnknown || isIdempotent) && attempt < configuration.maxAttempts && mayRetry
+        recorder.recordFailure(shard: shard, operation: operation, failure: failure, final: !retry)
+        if !retry { dispenser.outcomeLog.recordGivenUp(index, unknown: failure.outcomeUnknown) }
+        return (retry, failure)
     }
 
     /// A closed-model virtual user.
