@@ -1,7 +1,9 @@
 import ArgumentParser
 import CQLServer
 import Foundation
+import LoadEngine
 import Logging
+import NIOPosix
 import ServiceLifecycle
 
 /// `stampede server`: the embedded Cassandra-compatible CQL server.
@@ -47,6 +49,10 @@ struct ServerCommand: AsyncParsableCommand {
     var commitLogPeriodMilliseconds = 1000
     @Option(name: .customLong("cluster-name"), help: "Reported as cluster_name in system.local.")
     var clusterName = "Stampede Cluster"
+    @Option(
+        name: .customLong("event-loops"),
+        help: "I/O threads serving the connections (default: the cores the process may use; see taskset).")
+    var eventLoops: Int?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -54,6 +60,7 @@ struct ServerCommand: AsyncParsableCommand {
         if let auth, CQLServerCredentials(auth) == nil { throw ValidationError("--auth must be user:password") }
         guard ["batch", "periodic"].contains(commitLogSync) else { throw ValidationError("--commitlog-sync must be batch or periodic") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        if let eventLoops, eventLoops < 1 { throw ValidationError("--event-loops must be at least 1") }
         guard commitLogPeriodMilliseconds > 0 else { throw ValidationError("--commitlog-period-ms must be positive") }
         if let addresses = parsedNodeAddresses {
             if portPerNode { throw ValidationError("--port-per-node and --node-addresses exclude each other: choose ports or addresses") }
@@ -87,7 +94,11 @@ struct ServerCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.description)
         }
-        let server = EmbeddedCQLServer(configuration: configuration, logger: logger) { cluster in
+        // One loop per usable core: with more loops than cores (NIO's shared group counts the machine's cores, not
+        // the process's affinity) the loops take turns on a core and each waits out the other's time slice.
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: eventLoops ?? ProcessProbe.cores)
+        defer { loops.shutdownGracefully { _ in } }
+        let server = EmbeddedCQLServer(configuration: configuration, logger: logger, group: loops) { cluster in
             var lines: [String] = []
             for (index, endpoint) in cluster.endpoints.enumerated() {
                 lines.append("node \(index + 1): \(endpoint.host):\(endpoint.port)")
