@@ -83,6 +83,21 @@ import Testing
         #expect(outcome.stopReason == .duration)
     }
 
+    @Test(arguments: [false, true])
+    func workerTasksCountTheSlotsTheyDropBeforeWaiting(onEventLoop: Bool) async throws {
+        // One worker busy 25 ms per operation at 100 slots/s, slots dropped once 1 ms late: when the worker comes
+        // back, the slots it missed are dropped and the next one is usually not due yet. Those drops must be counted
+        // too, not only the ones followed at once by a slot that can start.
+        let group = onEventLoop ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : nil
+        let executor = FakeExecutor(latency: .milliseconds(25), eventLoopGroup: group)
+        let model = OpenModel(rate: 100, maxInFlight: 1, maxLateness: .milliseconds(1))
+        let outcome = try await runner(EngineConfiguration(model: .open(model), duration: .seconds(1)), executor: executor,
+                                       source: UnboundedWorkSource()).run()
+        try await group?.shutdownGracefully()
+        #expect(outcome.totals.dropped > 0)
+        #expect(outcome.totals.combined.operations + outcome.totals.dropped == 100)
+    }
+
     // MARK: Open model run by the loops themselves (DirectArrivalLane)
 
     @Test func directLanesRunExactlyTheScheduledSlots() async throws {

@@ -18,8 +18,6 @@ final class ArrivalDispatcher: Sendable {
     struct Grant: Sendable {
         /// Intended start, monotonic nanoseconds.
         var intended: UInt64
-        /// Slots dropped (too late) just before this one.
-        var dropped: UInt64
     }
 
     let schedule: ArrivalSchedule
@@ -29,6 +27,8 @@ final class ArrivalDispatcher: Sendable {
     let loop: (any EventLoop)?
     /// Whether the run is stopping (no slot is handed out then).
     let isStopping: @Sendable () -> Bool
+    /// Counts slots dropped as too late, whatever follows them (a slot to start, a wait, or the end).
+    let recordDropped: @Sendable (UInt64) -> Void
     /// Slots due within this of now are released (20 µs: about a timer wake-up's own delay).
     let window: UInt64 = 20_000
     /// Without a loop, the dispatcher task sleeps at least this long between releases (100 µs), so a high rate costs
@@ -58,7 +58,8 @@ final class ArrivalDispatcher: Sendable {
 
     init(
         schedule: ArrivalSchedule, deadline: UInt64?, maxLateness: UInt64, loop: (any EventLoop)? = nil,
-        minimumTimerGap: UInt64 = 200_000, isStopping: @escaping @Sendable () -> Bool = { false }
+        minimumTimerGap: UInt64 = 200_000, isStopping: @escaping @Sendable () -> Bool = { false },
+        recordDropped: @escaping @Sendable (UInt64) -> Void
     ) {
         self.schedule = schedule
         self.deadline = deadline
@@ -66,6 +67,7 @@ final class ArrivalDispatcher: Sendable {
         self.loop = loop
         self.minimumTimerGap = minimumTimerGap
         self.isStopping = isStopping
+        self.recordDropped = recordDropped
     }
 
     /// The next slot for a worker, or `nil` when the schedule (or the run) is over.
@@ -122,13 +124,18 @@ final class ArrivalDispatcher: Sendable {
         case over
     }
 
-    /// Claims the next slot if it is due (dropping slots that are too late). Uses only the schedule's own lock.
+    /// Claims the next slot if it is due, dropping (and counting) the slots that are too late. Uses only the
+    /// schedule's own lock.
     private func takeDue(now: UInt64) -> Take {
+        let take: Take
+        let dropped: UInt64
         switch schedule.claimStartable(now: now, window: window, deadline: deadline, maxLateness: maxLateness) {
-        case .start(let intended, let dropped): return .grant(Grant(intended: intended, dropped: dropped))
-        case .notYet: return .notYet
-        case .over: return .over
+        case .start(let intended, let late): (take, dropped) = (.grant(Grant(intended: intended)), late)
+        case .notYet(_, let late): (take, dropped) = (.notYet, late)
+        case .over(let late): (take, dropped) = (.over, late)
         }
+        if dropped > 0 { recordDropped(dropped) }
+        return take
     }
 
     /// Marks the run over; returns the parked workers, to be resumed with `nil` outside the lock.

@@ -253,10 +253,13 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
             await awaitOpenRun(context: context, lateness: lateness)
             return
         }
-        let dispatchers = lanes.map { lane, schedule in
-            ArrivalDispatcher(
-                schedule: schedule, deadline: context.deadline, maxLateness: lateness, loop: lane.loop,
-                isStopping: { stopping.load(ordering: .relaxed) })
+        let dispatchers = lanes.enumerated().map { index, pair in
+            let shard = context.recorder.shard(for: index)
+            let recorder = context.recorder
+            return ArrivalDispatcher(
+                schedule: pair.1, deadline: context.deadline, maxLateness: lateness, loop: pair.0.loop,
+                isStopping: { stopping.load(ordering: .relaxed) },
+                recordDropped: { recorder.recordDropped(shard: shard, count: $0) })
         }
         defer { for dispatcher in dispatchers { dispatcher.finish() } }
         for (index, (lane, _)) in lanes.enumerated() where lane.loop == nil {

@@ -169,7 +169,6 @@ final class RunContext<Executor: StatementExecutor>: Sendable {
             }
         }
         while let grant = await dispatcher.acquire() {
-            if grant.dropped > 0 { recorder.recordDropped(shard: shard, count: grant.dropped) }
             let now = MonotonicClock.nanoseconds()
             if now > grant.intended + 1_000_000 { recorder.recordScheduleLag(shard: shard, micros: (now - grant.intended) / 1000) }
             if let current = lease, next < current.range.upperBound {
