@@ -57,6 +57,7 @@ extension CQLSession {
                 ids[index] = host.address
             }
             state.ring = CQLTokenRing(ownership: ownership)
+            state.replicaTables = [:]
             state.ringIDs = ids
             // Pools for new local hosts once the session is running; removed hosts lose theirs.
             var created: [CQLHostPool] = []

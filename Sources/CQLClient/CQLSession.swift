@@ -27,6 +27,9 @@ public final class CQLSession: Sendable {
         var remotePools: [CQLHostPool] = []
         var poolsByRingID: [Int: CQLHostPool] = [:]
         var replications: [String: CQLReplication] = [:]
+        /// Each keyspace's replicas per ring range, built on first use from `ring` and `replications` (emptied when
+        /// they change).
+        var replicaTables: [String: CQLTokenRing.ReplicaTable] = [:]
         var keyspace: String?
         var localDatacenter: String?
         var control: CQLConnection?
@@ -176,9 +179,9 @@ public final class CQLSession: Sendable {
             let local = state.localPools
             var plan: [CQLHostPool] = []
             plan.reserveCapacity(local.count + state.remotePools.count)
-            if configuration.tokenAwareRouting, let routingKey, let keyspace, let replication = state.replications[keyspace], !state.ring.isEmpty {
+            if configuration.tokenAwareRouting, let routingKey, let keyspace, let table = state.replicaTable(for: keyspace) {
                 let token = Murmur3Partitioner.token(of: routingKey.readableBytesView)
-                let replicas = state.ring.replicas(of: token, replication: replication)
+                let replicas = table.replicas(of: token)
                 let offset = replicas.isEmpty ? 0 : start % replicas.count
                 for position in replicas.indices {
                     let member = replicas[(position + offset) % replicas.count]
@@ -205,6 +208,15 @@ public final class CQLSession: Sendable {
 }
 
 extension CQLSession.State {
+    /// The keyspace's replica table, built from the ring on first use; `nil` without a ring or a known replication.
+    mutating func replicaTable(for keyspace: String) -> CQLTokenRing.ReplicaTable? {
+        if let table = replicaTables[keyspace] { return table }
+        guard !ring.isEmpty, let replication = replications[keyspace] else { return nil }
+        let table = ring.replicaTable(replication: replication)
+        replicaTables[keyspace] = table
+        return table
+    }
+
     /// Recomputes the pool lists used by query plans after pools or hosts change.
     mutating func indexPools() {
         var local: [CQLHostPool] = []

@@ -67,7 +67,35 @@ public struct CQLTokenRing: Sendable {
 
     /// The replicas of `token`, primary first, walking the ring clockwise.
     public func replicas(of token: Int64, replication: CQLReplication) -> [Member] {
-        guard !tokens.isEmpty else { return [] }
+        guard !tokens.isEmpty, let (wanted, total) = replicaCounts(replication) else { return [] }
+        return walk(from: Self.range(of: token, in: tokens), replication: replication, wanted: wanted, total: total)
+    }
+
+    /// Every range's replicas for one replication, computed once: a request then finds its replicas with a binary
+    /// search and no allocation (``ReplicaTable/replicas(of:)``). Costs one ring walk per token, so a session builds
+    /// one per keyspace and only when the topology changes.
+    public func replicaTable(replication: CQLReplication) -> ReplicaTable {
+        guard !tokens.isEmpty, let (wanted, total) = replicaCounts(replication) else {
+            return ReplicaTable(tokens: [], replicasByRange: [])
+        }
+        return ReplicaTable(
+            tokens: tokens,
+            replicasByRange: tokens.indices.map { walk(from: $0, replication: replication, wanted: wanted, total: total) })
+    }
+
+    /// The replicas of each range of one ring for one replication.
+    public struct ReplicaTable: Sendable {
+        fileprivate let tokens: [Int64]
+        fileprivate let replicasByRange: [[Member]]
+
+        /// The replicas of `token`, primary first: the same as ``CQLTokenRing/replicas(of:replication:)``.
+        public func replicas(of token: Int64) -> [Member] {
+            tokens.isEmpty ? [] : replicasByRange[CQLTokenRing.range(of: token, in: tokens)]
+        }
+    }
+
+    /// Replicas wanted per datacenter (NetworkTopologyStrategy) and in all; `nil` when tokens do not route.
+    private func replicaCounts(_ replication: CQLReplication) -> (wanted: [String: Int], total: Int)? {
         var wanted: [String: Int] = [:]
         var total = 0
         switch replication {
@@ -80,18 +108,27 @@ public struct CQLTokenRing: Sendable {
                 total += count
             }
         case .other:
-            return []
+            return nil
         }
-        guard total > 0 else { return [] }
-        // First token >= the key's token (binary search), wrapping around.
+        return total > 0 ? (wanted, total) : nil
+    }
+
+    /// The index of the range holding `token`: the first token >= it (binary search), wrapping around.
+    private static func range(of token: Int64, in tokens: [Int64]) -> Int {
         var low = 0, high = tokens.count
         while low < high {
             let mid = (low + high) / 2
             if tokens[mid] < token { low = mid + 1 } else { high = mid }
         }
+        return low % tokens.count
+    }
+
+    /// Walks the ring clockwise from range `start`, collecting distinct owners until `total` are found.
+    private func walk(from start: Int, replication: CQLReplication, wanted: [String: Int], total: Int) -> [Member] {
+        var wanted = wanted
         var result: [Member] = []
         var seen = Set<Int>()
-        var index = low % tokens.count
+        var index = start
         for _ in 0..<tokens.count {
             let owner = owners[index]
             if !seen.contains(owner.id) {

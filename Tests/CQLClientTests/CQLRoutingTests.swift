@@ -26,6 +26,20 @@ import Testing
         #expect(replicas.map(\.id) == [2, 3, 0])
     }
 
+    @Test(arguments: [
+        CQLReplication.simple(replicationFactor: 1), .simple(replicationFactor: 3), .simple(replicationFactor: 9),
+        .networkTopology(["dc1": 1, "dc2": 2]), .networkTopology(["dc2": 1]), .networkTopology(["dc3": 2]), .other("LocalStrategy"),
+    ])
+    func replicaTableAnswersAsTheRingWalkDoes(replication: CQLReplication) {
+        let table = ring.replicaTable(replication: replication)
+        // Every token, the ones just around each range boundary, and both ends of the token space.
+        let probes: [Int64] = [.min, -101, -100, -99, -1, 0, 1, 99, 100, 101, 199, 200, 201, 299, 300, 301, .max]
+        for token in probes {
+            #expect(table.replicas(of: token) == ring.replicas(of: token, replication: replication), "token \(token)")
+        }
+        #expect(CQLTokenRing(ownership: []).replicaTable(replication: replication).replicas(of: 0).isEmpty)
+    }
+
     @Test func replicationOptionsAreParsed() {
         #expect(CQLReplication(options: ["class": "org.apache.cassandra.locator.SimpleStrategy", "replication_factor": "3"]) == .simple(replicationFactor: 3))
         #expect(CQLReplication(options: ["class": "NetworkTopologyStrategy", "dc1": "3", "dc2": "2/1"]) == .networkTopology(["dc1": 3, "dc2": 2]))

@@ -161,10 +161,16 @@ import Testing
             for statement in Self.schema { try await session.run(statement) }
             let insert = try await session.prepare("INSERT INTO chat.messages (conversation_id, message_id, body) VALUES (?, ?, ?)")
             let generator = CQLTimeUUIDGenerator()
-            // Writes land on all three nodes (token-aware routing spreads distinct partitions).
+            // Token-aware routing: each write goes to its partition's replica (replication factor 1: the node owning
+            // the first token at or after the partition key's), so distinct partitions land on all three nodes.
+            let owners = session.hosts.flatMap { host in host.tokens.map { ($0, host.address.description) } }.sorted { $0.0 < $1.0 }
             var answeredBy = Set<String>()
             for _ in 0..<60 {
-                let result = try await session.execute(insert, values: [.uuid(UUID()), .uuid(generator.next()), .text("x")])
+                let conversation = UUID()
+                let result = try await session.execute(insert, values: [.uuid(conversation), .uuid(generator.next()), .text("x")])
+                let token = Murmur3Partitioner.token(of: withUnsafeBytes(of: conversation.uuid) { Array($0) })
+                let owner = (owners.first { $0.0 >= token } ?? owners[0]).1
+                #expect(result.host?.description == owner, "partition token \(token)")
                 if let host = result.host { answeredBy.insert(host.description) }
             }
             #expect(answeredBy.count == 3)
