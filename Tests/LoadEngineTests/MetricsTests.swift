@@ -104,4 +104,16 @@ import Testing
         #expect(read.failures == 4 && read.retries == 4)
         #expect(total.combined.attempts == 4008)
     }
+
+    @Test func recorderTakesShardsThatRecordedOnlyDropsOrLag() {
+        let recorder = MetricsRecorder(operationNames: ["write"], shardCount: 4)
+        recorder.recordDropped(shard: 3, count: 7)
+        recorder.recordScheduleLag(shard: 2, micros: 1500)
+        let first = recorder.takeInterval()
+        #expect(first.metrics.dropped == 7)
+        #expect(first.maxScheduleLagMicros == 1500)
+        // Taken once: the next interval starts empty.
+        let second = recorder.takeInterval()
+        #expect(second.metrics.dropped == 0 && second.maxScheduleLagMicros == 0)
+    }
 }
