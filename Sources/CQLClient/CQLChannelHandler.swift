@@ -33,6 +33,8 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Requests waiting because every stream id is taken.
     private var backlog: CircularBuffer<CQLOutboundRequest> = []
     private let maxBacklog: Int
+    /// Pending requests that trigger a flush before the end of the tick.
+    private let maxRequestsPerFlush: Int
     /// How long a heartbeat may go unanswered before the connection is declared dead (the request timeout).
     private let heartbeatTimeout: Duration
     let handshakePromise: EventLoopPromise<Void>
@@ -57,6 +59,7 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
         self.onInFlightChange = onInFlightChange
         self.pendingWrites = ByteBuffer()
         self.maxBacklog = max(configuration.maxInFlightRequests * 8, 1024)
+        self.maxRequestsPerFlush = max(1, configuration.maxRequestsPerFlush)
         self.heartbeatTimeout = configuration.requestTimeout
     }
 
@@ -177,13 +180,21 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private func scheduleFlush() {
         pendingRequests += 1
+        if pendingRequests >= maxRequestsPerFlush {
+            // Enough for the server to start on: out now (a flush already scheduled finds less, or nothing).
+            flushPendingWrites()
+            return
+        }
         guard !flushScheduled, let context else { return }
         flushScheduled = true
-        context.eventLoop.execute { [weak self] in self?.flushPendingWrites() }
+        context.eventLoop.execute { [weak self] in
+            guard let self else { return }
+            self.flushScheduled = false
+            self.flushPendingWrites()
+        }
     }
 
     private func flushPendingWrites() {
-        flushScheduled = false
         guard let context, pendingWrites.readableBytes > 0 else { return }
         let bytes = pendingWrites
         pendingWrites = context.channel.allocator.buffer(capacity: max(16 * 1024, bytes.readableBytes))

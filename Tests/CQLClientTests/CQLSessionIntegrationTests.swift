@@ -29,6 +29,32 @@ import Testing
         }
     }
 
+    @Test func requestsOfOneTickGoOutInFlushesOfAtMostMaxRequestsPerFlush() async throws {
+        try await withCluster { cluster, _ in
+            var configuration = CQLConnectionConfiguration()
+            configuration.maxRequestsPerFlush = 32
+            let endpoint = cluster.endpoints[0]
+            let connection = try await CQLConnection.connect(
+                to: CQLHostAddress(host: endpoint.host, port: endpoint.port), configuration: configuration)
+            let before = connection.writeStatistics
+            // 100 requests written in one event-loop tick: 32 + 32 + 32 go out as they fill up, the last 4 at the
+            // end of the tick, instead of all 100 in one write the server could not start on before the last one.
+            let responses = try await connection.channel.eventLoop.submit {
+                (0..<100).map { _ in connection.send(.options) }
+            }.get()
+            for response in responses {
+                guard case .supported = try await response.get() else {
+                    Issue.record("OPTIONS not answered with SUPPORTED")
+                    return
+                }
+            }
+            let after = connection.writeStatistics
+            #expect(after.requests - before.requests == 100)
+            #expect(after.flushes - before.flushes == 4)
+            await connection.close()
+        }
+    }
+
     @Test func preparedInsertsReadBackInClusteringOrderAndPage() async throws {
         try await withCluster { _, contactPoints in
             let session = try await CQLSession.connect(CQLSessionConfiguration(contactPoints: contactPoints))
