@@ -61,11 +61,6 @@ public struct CQLConnectionConfiguration: Sendable {
     public var minimumProtocolVersion: UInt8 = 3
     /// Maximum requests in flight on one connection (1024; the protocol allows 32768).
     public var maxInFlightRequests: Int = 1024
-    /// Requests written together go out in one socket write per event-loop tick, or sooner once this many are
-    /// waiting (32), so that the server starts on the first ones while the rest are encoded. With one write per
-    /// tick, a single connection made the client and the server take turns (each waiting for the other's whole
-    /// batch) and capped its throughput well below what either could do.
-    public var maxRequestsPerFlush: Int = 32
     /// How long to wait for TCP connect plus handshake (5 s).
     public var connectTimeout: Duration = .seconds(5)
     /// Default per-request timeout (12 s, like the DataStax drivers).

@@ -46,9 +46,6 @@ public struct CQLSessionConfiguration: Sendable {
         guard (1...32768).contains(connection.maxInFlightRequests) else {
             throw CQLClientError(.invalidArgument, "in-flight requests per connection must be from 1 to 32768")
         }
-        guard connection.maxRequestsPerFlush >= 1 else {
-            throw CQLClientError(.invalidArgument, "requests per flush must be at least 1")
-        }
         guard pageSize > 0 else { throw CQLClientError(.invalidArgument, "page size must be positive") }
         return try contactPoints.flatMap { $0.split(separator: ",") }.map { try CQLHostAddress(parsing: String($0)) }
     }
