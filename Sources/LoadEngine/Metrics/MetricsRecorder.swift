@@ -28,33 +28,23 @@ public final class MetricsRecorder: Sendable {
 
     /// Records a successful operation.
     public func recordSuccess(shard: Int, operation: Int, latencyMicros: UInt64) {
-        shards[shard].state.withLock { state in
-            state.operations[operation].recordSuccess(latencyMicros: latencyMicros)
-            state.isUntouched = false
-        }
+        shards[shard].state.withLock { $0.operations[operation].recordSuccess(latencyMicros: latencyMicros) }
     }
 
     /// Records a failed attempt; `final` when the operation is given up rather than retried.
     public func recordFailure(shard: Int, operation: Int, failure: OperationFailure, final: Bool) {
-        shards[shard].state.withLock { state in
-            state.operations[operation].recordFailure(failure, final: final)
-            state.isUntouched = false
-        }
+        shards[shard].state.withLock { $0.operations[operation].recordFailure(failure, final: final) }
     }
 
     /// Records operations the open model dropped, and the lateness that made it drop them.
     public func recordDropped(shard: Int, count: UInt64) {
-        shards[shard].state.withLock { state in
-            state.dropped &+= count
-            state.isUntouched = false
-        }
+        shards[shard].state.withLock { $0.dropped &+= count }
     }
 
     /// Records how late (in microseconds) an operation started compared with its intended start.
     public func recordScheduleLag(shard: Int, micros: UInt64) {
         shards[shard].state.withLock { state in
             if micros > state.maxScheduleLagMicros { state.maxScheduleLagMicros = micros }
-            state.isUntouched = false
         }
     }
 
@@ -111,11 +101,14 @@ struct ShardState: Sendable {
     var operations: [OperationMetrics]
     var dropped: UInt64 = 0
     var maxScheduleLagMicros: UInt64 = 0
-    /// Nothing was recorded since this state was created.
-    var isUntouched = true
 
     init(operationCount: Int) {
         operations = (0..<operationCount).map { _ in OperationMetrics() }
+    }
+
+    /// Nothing was recorded into this state (every record counts an attempt, a drop or a lag).
+    var isUntouched: Bool {
+        dropped == 0 && maxScheduleLagMicros == 0 && operations.allSatisfy { $0.attempts == 0 }
     }
 
     mutating func merge(_ other: ShardState) {
