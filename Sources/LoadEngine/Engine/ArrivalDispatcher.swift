@@ -151,7 +151,7 @@ final class ArrivalDispatcher: Sendable {
     /// When the loop's timer must fire for the next slot, if it is not already set to fire by then; records it.
     private func armTimerLocked(_ state: inout State) -> UInt64? {
         guard let next = schedule.peek() else { return nil }
-        let target = max(next > window ? next - window : 0, state.lastFired + minimumTimerGap)
+        let target = ArrivalSchedule.timerTarget(next: next, window: window, lastRelease: state.lastFired, minimumGap: minimumTimerGap)
         if let due = state.timerDue, due <= target { return nil }
         state.timerDue = target
         return target

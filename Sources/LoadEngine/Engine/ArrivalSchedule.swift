@@ -94,6 +94,12 @@ final class ArrivalSchedule: Sendable {
         }
     }
 
+    /// When a timer releasing the slot intended at `next` should fire: `window` before it (slots due within the window
+    /// are released together), but not sooner than `minimumGap` after the previous release at `lastRelease`.
+    static func timerTarget(next: UInt64, window: UInt64, lastRelease: UInt64, minimumGap: UInt64) -> UInt64 {
+        max(next > window ? next - window : 0, lastRelease + minimumGap)
+    }
+
     /// The intended start of the next slot without claiming it.
     func peek() -> UInt64? {
         state.withLock { time(of: $0.nextSlot, $0) }

@@ -123,7 +123,7 @@ final class DirectArrivalLane<Executor: StatementExecutor>: @unchecked Sendable 
     }
 
     private func armTimer(for next: UInt64, now: UInt64) {
-        let target = max(next > window ? next - window : 0, lastTick + minimumTimerGap)
+        let target = ArrivalSchedule.timerTarget(next: next, window: window, lastRelease: lastTick, minimumGap: minimumTimerGap)
         if let due = timerDue, due <= target { return }
         timerDue = target
         do {
