@@ -24,7 +24,7 @@ extension CQLSession {
     /// intermediate value buffer, parameters or request), and the connection copies it into its coalesced writes.
     @discardableResult
     public func execute(_ statement: CQLPreparedStatement, values: [CQLValue] = [], options: CQLStatementOptions = .init()) async throws -> CQLQueryResult {
-        let parameters = makeParameters(values: .none, options: options, skipMetadata: !statement.resultColumns.isEmpty)
+        let parameters = executeParameters(statement, options)
         let (frame, routingKey) = try statement.encodeExecute(values, parameters: parameters)
         return try await execute(statement, encoded: frame, routingKey: routingKey, options: options)
     }
@@ -42,7 +42,7 @@ extension CQLSession {
     public func execute(
         _ statement: CQLPreparedStatement, options: CQLStatementOptions = .init(), values: (inout CQLValueWriter) throws -> Void
     ) async throws -> CQLQueryResult {
-        let parameters = makeParameters(values: .none, options: options, skipMetadata: !statement.resultColumns.isEmpty)
+        let parameters = executeParameters(statement, options)
         let (frame, routingKey) = try statement.encodeExecute(parameters: parameters, values: values)
         return try await execute(statement, encoded: frame, routingKey: routingKey, options: options)
     }
@@ -64,7 +64,7 @@ extension CQLSession {
         _ statement: CQLPreparedStatement, values: [CQLValue], options: CQLStatementOptions = .init()
     ) -> EventLoopFuture<CQLResponse>? {
         guard !isClosed else { return nil }
-        let parameters = makeParameters(values: .none, options: options, skipMetadata: !statement.resultColumns.isEmpty)
+        let parameters = executeParameters(statement, options)
         guard let (frame, routingKey) = try? statement.encodeExecute(values, parameters: parameters) else { return nil }
         let plan = queryPlan(keyspace: statement.routingKeyspace, routingKey: routingKey)
         guard let connection = plan.first?.leastBusyConnection() else { return nil }
@@ -75,7 +75,7 @@ extension CQLSession {
     /// general path, which builds a `CQLRequest` that the connection encodes.
     @discardableResult
     public func execute(_ statement: CQLPreparedStatement, bound: CQLBoundValues, routingKey: ByteBuffer?, options: CQLStatementOptions = .init()) async throws -> CQLQueryResult {
-        let parameters = makeParameters(values: bound, options: options, skipMetadata: !statement.resultColumns.isEmpty)
+        let parameters = executeParameters(statement, options, values: bound)
         let plan = queryPlan(keyspace: statement.routingKeyspace, routingKey: routingKey)
         let isIdempotent = options.isIdempotent ?? statement.isRead
         let (response, host) = try await send(.execute(id: statement.id, parameters), plan: plan, isIdempotent: isIdempotent,
@@ -154,6 +154,11 @@ extension CQLSession {
         for pool in pools {
             for connection in pool.openConnections { _ = try? await connection.send(statement) }
         }
+    }
+
+    /// The parameters of an EXECUTE of `statement` (`values` empty when its encoder writes them into the frame).
+    func executeParameters(_ statement: CQLPreparedStatement, _ options: CQLStatementOptions, values: CQLBoundValues = .none) -> CQLQueryParameters {
+        makeParameters(values: values, options: options, skipMetadata: !statement.resultColumns.isEmpty)
     }
 
     func makeParameters(values: CQLBoundValues, options: CQLStatementOptions, skipMetadata: Bool) -> CQLQueryParameters {
