@@ -2,10 +2,32 @@ import CQLProtocol
 import Logging
 import NIOCore
 
-/// One request handed to the channel handler, with the promise its response completes.
+/// Who is told of a request's response (or failure), on the connection's event loop.
+enum CQLResponseReceiver {
+    /// A promise (the general path: `CQLConnection.send` returns its future).
+    case promise(EventLoopPromise<CQLResponse>)
+    /// A callback (`CQLSession.startExecute`): no future to allocate and complete per request.
+    case callback(@Sendable (Result<CQLResponse, CQLClientError>) -> Void)
+
+    func succeed(_ response: CQLResponse) {
+        switch self {
+        case .promise(let promise): promise.succeed(response)
+        case .callback(let callback): callback(.success(response))
+        }
+    }
+
+    func fail(_ error: CQLClientError) {
+        switch self {
+        case .promise(let promise): promise.fail(error)
+        case .callback(let callback): callback(.failure(error))
+        }
+    }
+}
+
+/// One request handed to the channel handler, with whom its response goes to.
 struct CQLOutboundRequest {
     var message: CQLOutboundMessage
-    var promise: EventLoopPromise<CQLResponse>
+    var receiver: CQLResponseReceiver
     var timeout: Duration
 }
 
@@ -21,7 +43,7 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias OutboundOut = ByteBuffer
 
     private var stateMachine: CQLConnectionStateMachine
-    private var streams: CQLStreamTable<EventLoopPromise<CQLResponse>>
+    private var streams: CQLStreamTable<CQLResponseReceiver>
     private let address: CQLHostAddress
     private let logger: Logger
     private(set) var protocolVersion: UInt8
@@ -115,7 +137,7 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
                 self.closedError = CQLClientError(.connectionClosed, "connection to \(self.address) stopped answering heartbeats", host: self.address.description)
                 self.context?.close(promise: nil)
             }
-            enqueue(CQLOutboundRequest(message: .request(.options), promise: promise, timeout: heartbeatTimeout))
+            enqueue(CQLOutboundRequest(message: .request(.options), receiver: .promise(promise), timeout: heartbeatTimeout))
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -125,17 +147,17 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Sends a request, or queues it while every stream id is busy. Must run on the event loop.
     func enqueue(_ outbound: CQLOutboundRequest) {
         if let closedError {
-            outbound.promise.fail(closedError)
+            outbound.receiver.fail(closedError)
             return
         }
         guard stateMachine.isReady else {
-            outbound.promise.fail(CQLClientError(.connectionClosed, "connection to \(address) is not ready", host: address.description))
+            outbound.receiver.fail(CQLClientError(.connectionClosed, "connection to \(address) is not ready", host: address.description))
             return
         }
         let deadline = NIODeadline.now() + outbound.timeout.timeAmount
-        guard let stream = streams.allocate(outbound.promise, deadline: deadline) else {
+        guard let stream = streams.allocate(outbound.receiver, deadline: deadline) else {
             guard backlog.count < maxBacklog else {
-                outbound.promise.fail(CQLClientError(.busy, "too many requests waiting on \(address)", host: address.description))
+                outbound.receiver.fail(CQLClientError(.busy, "too many requests waiting on \(address)", host: address.description))
                 return
             }
             backlog.append(outbound)
@@ -237,10 +259,10 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         switch streams.complete(stream: frame.header.stream) {
-        case .pending(let promise):
+        case .pending(let receiver):
             drainBacklog()
             onInFlightChange(streams.inFlightCount)
-            promise.succeed(response)
+            receiver.succeed(response)
         case .orphaned:
             drainBacklog()
         case .unknownStream:
@@ -302,8 +324,8 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
         let expired = streams.expire(now: .now())
         guard !expired.isEmpty else { return }
         onInFlightChange(streams.inFlightCount)
-        for promise in expired {
-            promise.fail(CQLClientError(.timeout, "request to \(address) timed out; it may or may not have been applied", host: address.description))
+        for receiver in expired {
+            receiver.fail(CQLClientError(.timeout, "request to \(address) timed out; it may or may not have been applied", host: address.description))
         }
         if streams.orphanedCount > streams.capacity / 2 {
             closedError = CQLClientError(.connectionClosed, "\(address) left too many requests unanswered; reconnecting", host: address.description)
@@ -318,7 +340,7 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
         expiryTask = nil
         handshakePromise.fail(error)
         onInFlightChange(0)
-        for promise in streams.removeAll() { promise.fail(error) }
-        while let waiting = backlog.popFirst() { waiting.promise.fail(error) }
+        for receiver in streams.removeAll() { receiver.fail(error) }
+        while let waiting = backlog.popFirst() { waiting.receiver.fail(error) }
     }
 }

@@ -151,16 +151,30 @@ public final class CQLConnection: Sendable {
         try await send(.encoded(request), timeout: timeout).get()
     }
 
+    /// Sends a frame encoded by the caller; `onResponse` is called once, on the connection's event loop, with the
+    /// server's response (which may be `.error`) or with the `CQLClientError` of a timeout or a failed connection.
+    /// The cheapest way to send: no future is made.
+    public func send(
+        _ request: CQLEncodedRequest, timeout: Duration? = nil,
+        onResponse: @escaping @Sendable (Result<CQLResponse, CQLClientError>) -> Void
+    ) {
+        enqueue(CQLOutboundRequest(message: .encoded(request), receiver: .callback(onResponse), timeout: timeout ?? defaultTimeout))
+    }
+
     func send(_ message: CQLOutboundMessage, timeout: Duration?) -> EventLoopFuture<CQLResponse> {
         let promise = channel.eventLoop.makePromise(of: CQLResponse.self)
-        let outbound = CQLOutboundRequest(message: message, promise: promise, timeout: timeout ?? defaultTimeout)
+        enqueue(CQLOutboundRequest(message: message, receiver: .promise(promise), timeout: timeout ?? defaultTimeout))
+        return promise.futureResult
+    }
+
+    /// Hands `outbound` to the handler on the channel's event loop.
+    private func enqueue(_ outbound: CQLOutboundRequest) {
         if channel.eventLoop.inEventLoop {
             handler.enqueue(outbound)
         } else {
             let handler = self.handler
             channel.eventLoop.execute { handler.enqueue(outbound) }
         }
-        return promise.futureResult
     }
 
     /// Sends one request and waits for the response.

@@ -56,19 +56,22 @@ extension CQLSession {
         return try Self.result(from: response, host: host, columns: statement.resultColumns)
     }
 
-    /// Starts an EXECUTE of `statement` on the first host of its query plan without suspending: the response's future
-    /// (on the connection's event loop), or `nil` when that host has no open connection or the values do not encode.
-    /// No retries, no re-preparing and no other host: a caller that gets an error response or a failed future
-    /// finishes the operation through ``execute(_:values:options:)``, which does all of that.
+    /// Starts an EXECUTE of `statement` on the first host of its query plan without suspending; `onResponse` is called
+    /// once, on the connection's event loop, with the response (which may be `.error`) or the connection's error.
+    /// Returns false, and never calls `onResponse`, when that host has no open connection or the values do not encode.
+    /// No retries, no re-preparing and no other host: a caller that gets an error finishes the operation through
+    /// ``execute(_:values:options:)``, which does all of that. No future is made: this is the open model's path.
     public func startExecute(
-        _ statement: CQLPreparedStatement, values: [CQLValue], options: CQLStatementOptions = .init()
-    ) -> EventLoopFuture<CQLResponse>? {
-        guard !isClosed else { return nil }
+        _ statement: CQLPreparedStatement, values: [CQLValue], options: CQLStatementOptions = .init(),
+        onResponse: @escaping @Sendable (Result<CQLResponse, CQLClientError>) -> Void
+    ) -> Bool {
+        guard !isClosed else { return false }
         let parameters = executeParameters(statement, options)
-        guard let (frame, routingKey) = try? statement.encodeExecute(values, parameters: parameters) else { return nil }
-        let plan = queryPlan(keyspace: statement.routingKeyspace, routingKey: routingKey)
-        guard let connection = plan.first?.leastBusyConnection() else { return nil }
-        return connection.send(.encoded(frame), timeout: options.timeout)
+        guard let (frame, routingKey) = try? statement.encodeExecute(values, parameters: parameters) else { return false }
+        guard let connection = preferredHost(keyspace: statement.routingKeyspace, routingKey: routingKey)?.leastBusyConnection()
+        else { return false }
+        connection.send(frame, timeout: options.timeout, onResponse: onResponse)
+        return true
     }
 
     /// Executes a prepared statement whose values are already serialized (see `CQLPreparedStatement.bind`): the

@@ -176,38 +176,60 @@ public final class CQLSession: Sendable {
     func queryPlan(keyspace: String?, routingKey: ByteBuffer?) -> [CQLHostPool] {
         let start = roundRobin.loadThenWrappingIncrement(ordering: .relaxed)
         return state.withLockedValue { state in
-            let local = state.localPools
             var plan: [CQLHostPool] = []
-            plan.reserveCapacity(local.count + state.remotePools.count)
-            if configuration.tokenAwareRouting, let routingKey, let keyspace, let table = state.replicaTable(for: keyspace) {
-                let token = Murmur3Partitioner.token(of: routingKey.readableBytesView)
-                let replicas = table.replicas(of: token)
-                let offset = replicas.isEmpty ? 0 : start % replicas.count
-                for position in replicas.indices {
-                    let member = replicas[(position + offset) % replicas.count]
-                    if let pool = state.poolsByRingID[member.id], pool.isUp, state.localDatacenter == nil || member.datacenter == state.localDatacenter {
-                        plan.append(pool)
-                    }
-                }
+            plan.reserveCapacity(state.localPools.count + state.remotePools.count)
+            state.walkPlan(keyspace: keyspace, routingKey: routingKey, start: start, tokenAware: configuration.tokenAwareRouting) { pool in
+                if !plan.contains(where: { $0 === pool }) { plan.append(pool) }
+                return true
             }
-            if !local.isEmpty {
-                let offset = start % local.count
-                for position in local.indices {
-                    let pool = local[(position + offset) % local.count]
-                    if pool.isUp, !plan.contains(where: { $0 === pool }) { plan.append(pool) }
-                }
+            return plan.isEmpty ? state.localPools + state.remotePools : plan
+        }
+    }
+
+    /// The first host of ``queryPlan(keyspace:routingKey:)``, found without building the plan (the open model's
+    /// path, once per operation).
+    func preferredHost(keyspace: String?, routingKey: ByteBuffer?) -> CQLHostPool? {
+        let start = roundRobin.loadThenWrappingIncrement(ordering: .relaxed)
+        return state.withLockedValue { state in
+            var first: CQLHostPool?
+            state.walkPlan(keyspace: keyspace, routingKey: routingKey, start: start, tokenAware: configuration.tokenAwareRouting) { pool in
+                first = pool
+                return false
             }
-            for pool in state.remotePools where pool.isUp { plan.append(pool) }
-            if plan.isEmpty {
-                // Everything looks down: try them anyway, a host may have come back.
-                plan = local + state.remotePools
-            }
-            return plan
+            return first ?? state.localPools.first ?? state.remotePools.first
         }
     }
 }
 
 extension CQLSession.State {
+    /// Offers the hosts that are up to `visit` in query-plan order (a host may come twice: as a replica, then as a
+    /// local host) until it returns false; `start` turns the round-robin.
+    mutating func walkPlan(
+        keyspace: String?, routingKey: ByteBuffer?, start: Int, tokenAware: Bool, _ visit: (CQLHostPool) -> Bool
+    ) {
+        if tokenAware, let routingKey, let keyspace, let table = replicaTable(for: keyspace) {
+            let token = Murmur3Partitioner.token(of: routingKey.readableBytesView)
+            let replicas = table.replicas(of: token)
+            let offset = replicas.isEmpty ? 0 : start % replicas.count
+            for position in replicas.indices {
+                let member = replicas[(position + offset) % replicas.count]
+                if let pool = poolsByRingID[member.id], pool.isUp, localDatacenter == nil || member.datacenter == localDatacenter {
+                    guard visit(pool) else { return }
+                }
+            }
+        }
+        let local = localPools
+        if !local.isEmpty {
+            let offset = start % local.count
+            for position in local.indices where local[(position + offset) % local.count].isUp {
+                guard visit(local[(position + offset) % local.count]) else { return }
+            }
+        }
+        for pool in remotePools where pool.isUp {
+            guard visit(pool) else { return }
+        }
+    }
+
     /// The keyspace's replica table, built from the ring on first use; `nil` without a ring or a known replication.
     mutating func replicaTable(for keyspace: String) -> CQLTokenRing.ReplicaTable? {
         if let table = replicaTables[keyspace] { return table }

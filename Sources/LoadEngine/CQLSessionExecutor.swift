@@ -46,18 +46,25 @@ public struct CQLSessionExecutor: StatementExecutor {
         return result.rows.count
     }
 
-    /// True: the session starts EXECUTEs without suspending (``CQLSession/startExecute(_:values:options:)``).
+    /// True: the session starts EXECUTEs without suspending (``CQLSession/startExecute(_:values:options:onResponse:)``).
     public var startsWithoutSuspending: Bool { true }
 
-    public func start(_ statement: CQLPreparedStatement, values: [CQLValue], consistency: CQLConsistency, isIdempotent: Bool) -> EventLoopFuture<Void>? {
-        guard let future = session.startExecute(
-            statement, values: values, options: CQLStatementOptions(consistency: consistency, timeout: timeout, isIdempotent: isIdempotent))
-        else { return nil }
-        return future.flatMapThrowing { response in
-            guard case .error(let error) = response else { return }
-            // The host forgot the statement (restarted): `execute` prepares it again there.
-            if case .unprepared = error.kind { throw StatementStartDeclined() }
-            throw CQLClientError(.server(error), "\(error)")
+    public func start(
+        _ statement: CQLPreparedStatement, values: [CQLValue], consistency: CQLConsistency, isIdempotent: Bool,
+        completion: @escaping @Sendable ((any Error)?) -> Void
+    ) -> Bool {
+        session.startExecute(
+            statement, values: values, options: CQLStatementOptions(consistency: consistency, timeout: timeout, isIdempotent: isIdempotent)
+        ) { result in
+            switch result {
+            case .success(.error(let error)):
+                // The host forgot the statement (restarted): `execute` prepares it again there.
+                if case .unprepared = error.kind { completion(StatementStartDeclined()) } else { completion(CQLClientError(.server(error), "\(error)")) }
+            case .success:
+                completion(nil)
+            case .failure(let error):
+                completion(error)
+            }
         }
     }
 

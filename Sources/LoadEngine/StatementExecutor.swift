@@ -38,12 +38,16 @@ public protocol StatementExecutor: Sendable {
     /// from the event loops without a task per operation).
     var startsWithoutSuspending: Bool { get }
 
-    /// Starts one attempt of `statement` without suspending: a future of its success, completed on any loop; `nil`
-    /// when it cannot be started that way (the engine then uses ``execute(_:values:consistency:isIdempotent:)``).
-    /// The future fails with the attempt's error (classified by ``classify(_:)``), or with
-    /// ``StatementStartDeclined`` when the attempt should be made again through `execute` without counting as one
-    /// (the host had forgotten the prepared statement, which `execute` prepares again).
-    func start(_ statement: Prepared, values: [CQLValue], consistency: CQLConsistency, isIdempotent: Bool) -> EventLoopFuture<Void>?
+    /// Starts one attempt of `statement` without suspending. Returns false when it cannot be started that way (the
+    /// engine then uses ``execute(_:values:consistency:isIdempotent:)``); `completion` is then never called.
+    /// Otherwise `completion` is called once, on any event loop, with `nil` when the attempt succeeded, its error
+    /// (classified by ``classify(_:)``), or ``StatementStartDeclined`` when the attempt should be made again through
+    /// `execute` without counting as one (the host had forgotten the prepared statement, which `execute` prepares
+    /// again).
+    func start(
+        _ statement: Prepared, values: [CQLValue], consistency: CQLConsistency, isIdempotent: Bool,
+        completion: @escaping @Sendable ((any Error)?) -> Void
+    ) -> Bool
 }
 
 /// The error of a started attempt that ``StatementExecutor/execute(_:values:consistency:isIdempotent:)`` must make
@@ -55,5 +59,8 @@ public struct StatementStartDeclined: Error, Sendable {
 extension StatementExecutor {
     public func taskExecutor(forTask task: Int) -> (any TaskExecutor)? { nil }
     public var startsWithoutSuspending: Bool { false }
-    public func start(_ statement: Prepared, values: [CQLValue], consistency: CQLConsistency, isIdempotent: Bool) -> EventLoopFuture<Void>? { nil }
+    public func start(
+        _ statement: Prepared, values: [CQLValue], consistency: CQLConsistency, isIdempotent: Bool,
+        completion: @escaping @Sendable ((any Error)?) -> Void
+    ) -> Bool { false }
 }

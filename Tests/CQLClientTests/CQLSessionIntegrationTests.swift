@@ -54,6 +54,32 @@ import Testing
         }
     }
 
+    @Test func startedExecutesReportTheirResponseThroughTheCallback() async throws {
+        try await withCluster { _, contactPoints in
+            let session = try await CQLSession.connect(CQLSessionConfiguration(contactPoints: contactPoints))
+            for statement in Self.schema { try await session.run(statement) }
+            let insert = try await session.prepare("INSERT INTO chat.messages (conversation_id, message_id, sender, body, attachments) VALUES (?, ?, ?, ?, ?)")
+            let conversation = UUID()
+            let id = CQLTimeUUIDGenerator().next()
+            let values: [CQLValue] = [.uuid(conversation), .uuid(id), .text("ana"), .text("started"), .null]
+            let response = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<CQLResponse, any Error>) in
+                let started = session.startExecute(insert, values: values) { result in continuation.resume(with: result) }
+                if !started { continuation.resume(throwing: CQLClientError(.connectionClosed, "not started")) }
+            }
+            guard case .result(.void) = response else {
+                Issue.record("INSERT answered with \(response)")
+                return
+            }
+            let rows = try await session.query("SELECT body FROM chat.messages WHERE conversation_id = ?", values: [.uuid(conversation)])
+            #expect(rows.rows.count == 1)
+            // Values that do not encode for the statement's columns: not started, and the callback is never called.
+            let wrong = session.startExecute(insert, values: [.text("not a uuid")]) { _ in Issue.record("callback of a request never sent") }
+            #expect(!wrong)
+            await session.close()
+            #expect(!session.startExecute(insert, values: values) { _ in Issue.record("callback after close") })
+        }
+    }
+
     @Test func preparedInsertsReadBackInClusteringOrderAndPage() async throws {
         try await withCluster { _, contactPoints in
             let session = try await CQLSession.connect(CQLSessionConfiguration(contactPoints: contactPoints))
@@ -208,6 +234,8 @@ import Testing
                 let owner = (owners.first { $0.0 >= token } ?? owners[0]).1
                 let plan = session.queryPlan(keyspace: insert.routingKeyspace, routingKey: ByteBuffer(bytes: key))
                 #expect(plan.first?.address.description == owner, "partition token \(token)")
+                // The open model's shortcut picks the same host without building the plan.
+                #expect(session.preferredHost(keyspace: insert.routingKeyspace, routingKey: ByteBuffer(bytes: key))?.address.description == owner)
                 _ = try await session.execute(insert, values: [.uuid(conversation), .uuid(generator.next()), .text("x")])
             }
 
@@ -223,6 +251,11 @@ import Testing
                 if !markedDown { try await Task.sleep(for: .milliseconds(100)) }
             }
             #expect(markedDown, "the stopped node is marked down")
+            for _ in 0..<30 {
+                let key = withUnsafeBytes(of: UUID().uuid) { Array($0) }
+                let preferred = session.preferredHost(keyspace: insert.routingKeyspace, routingKey: ByteBuffer(bytes: key))
+                #expect(preferred != nil && preferred?.address.description != contactPoints[1], "a host that is down is not preferred")
+            }
 
             try await cluster.restartNode(1)
             var cameBack = false

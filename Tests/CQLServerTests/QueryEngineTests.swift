@@ -171,6 +171,18 @@ import Testing
         #expect(try harness.rows("SELECT COUNT(*) FROM chat.users") == [[.bigint(0)]])
     }
 
+    @Test func insertsNamingAColumnTwiceOrAnUnknownOneAreRejected() throws {
+        var harness = try chat()
+        let user = UUID().uuidString
+        let twice = serverError { try harness.run("INSERT INTO chat.users (user_id, username, username) VALUES (\(user), 'a', 'b')") }
+        #expect(twice?.kind == .invalid)
+        #expect(twice?.message == "The column names contains duplicates")
+        let unknown = serverError { try harness.run("INSERT INTO chat.users (user_id, nickname) VALUES (\(user), 'a')") }
+        #expect(unknown?.kind == .invalid)
+        #expect(unknown?.message.contains("Undefined column name nickname") == true)
+        #expect(try harness.rows("SELECT COUNT(*) FROM chat.users") == [[.bigint(0)]])
+    }
+
     @Test func conditionalInsertReportsApplied() throws {
         var harness = try chat()
         let user = UUID()

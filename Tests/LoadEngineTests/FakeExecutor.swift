@@ -37,23 +37,25 @@ final class FakeExecutor: StatementExecutor {
     }
 
     /// The same request as ``execute(_:values:consistency:isIdempotent:)``, answered by a task on the calling loop.
-    func start(_ statement: Int, values: [CQLValue], consistency: CQLConsistency, isIdempotent: Bool) -> EventLoopFuture<Void>? {
-        guard startsWithoutSuspending, let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return nil }
+    func start(
+        _ statement: Int, values: [CQLValue], consistency: CQLConsistency, isIdempotent: Bool,
+        completion: @escaping @Sendable ((any Error)?) -> Void
+    ) -> Bool {
+        guard startsWithoutSuspending, let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return false }
         directStarts.withLock { $0 += 1 }
         let now = requestStarted()
         var delay = latency.map { UInt64($0.seconds * 1e9) } ?? 0
         if let window = pause.withLock({ $0 }), window.contains(now) { delay = max(delay, window.upperBound - now) }
-        let promise = loop.makePromise(of: Void.self)
         loop.scheduleTask(in: .nanoseconds(Int64(delay))) {
             self.concurrency.withLock { $0.current -= 1 }
             do {
                 try self.answer(values)
-                promise.succeed(())
+                completion(nil)
             } catch {
-                promise.fail(error)
+                completion(error)
             }
         }
-        return promise.futureResult
+        return true
     }
 
     /// Counts a request in flight (and samples the concurrency); returns when it started.

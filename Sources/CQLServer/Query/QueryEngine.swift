@@ -169,11 +169,11 @@ struct QueryEngine {
     }
 
     /// Positional values from what the client sent; named values are matched to marker names.
-    static func positional(_ values: CQLBoundValues, markers: [String?]) throws(CQLServerError) -> [CQLBoundValue] {
+    static func positional(_ values: CQLBoundValues, markers: @autoclosure () -> [String?]) throws(CQLServerError) -> [CQLBoundValue] {
         switch values {
         case .named(let named):
             var result: [CQLBoundValue] = []
-            for marker in markers {
+            for marker in markers() {
                 guard let marker, let match = named.first(where: { $0.name.lowercased() == marker.lowercased() }) else {
                     throw CQLServerError(.invalid, "No value bound for the variable \(marker ?? "?")")
                 }

@@ -43,10 +43,11 @@ struct WritePlanner {
         var clustering = [CQLValue?](repeating: nil, count: table.clustering.count)
         var cells: [SlotWrite] = []
         var staticCells: [SlotWrite] = []
-        var seen = Set<String>()
+        var seen = ColumnSet(count: table.columns.count)
         for (position, name) in statement.columns.enumerated() {
-            guard seen.insert(name).inserted else { throw CQLServerError(.invalid, "The column names contains duplicates") }
-            let column = try table.column(named: name)
+            guard let index = table.columnIndex(named: name) else { throw table.undefinedColumn(name) }
+            guard seen.insert(index) else { throw CQLServerError(.invalid, "The column names contains duplicates") }
+            let column = table.columns[index]
             let term = statement.values[position]
             switch column.kind {
             case .partitionKey:
@@ -305,5 +306,23 @@ struct WritePlanner {
             }
         }
         return mutations
+    }
+}
+
+/// Which of a table's columns a statement has named so far: a bit per column index (no hashing of names).
+struct ColumnSet {
+    private var words: [UInt64]
+
+    init(count: Int) {
+        words = Array(repeating: 0, count: (count + 63) / 64)
+    }
+
+    /// Adds column `index`; false when it was already there.
+    mutating func insert(_ index: Int) -> Bool {
+        let (word, bit) = index.quotientAndRemainder(dividingBy: 64)
+        let mask = UInt64(1) << UInt64(bit)
+        guard words[word] & mask == 0 else { return false }
+        words[word] |= mask
+        return true
     }
 }

@@ -77,10 +77,13 @@ struct TableSchema: Sendable, Hashable {
     func columnIndex(named name: String) -> Int? { columnIndex[name] }
 
     func column(named name: String) throws(CQLServerError) -> ColumnSchema {
-        guard let index = columnIndex[name] else {
-            throw CQLServerError(.invalid, "Undefined column name \(name) in table \(keyspace).\(name == self.name ? name : self.name)")
-        }
+        guard let index = columnIndex[name] else { throw undefinedColumn(name) }
         return columns[index]
+    }
+
+    /// The error for a column name this table does not have.
+    func undefinedColumn(_ name: String) -> CQLServerError {
+        CQLServerError(.invalid, "Undefined column name \(name) in table \(keyspace).\(name == self.name ? name : self.name)")
     }
 
     var clusteringTypes: [CQLDataType] { clustering.map { columns[$0].type } }

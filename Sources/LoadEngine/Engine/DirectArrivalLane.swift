@@ -153,36 +153,51 @@ final class DirectArrivalLane<Executor: StatementExecutor>: @unchecked Sendable 
         let options = prepared.options[operation.statement]
         use.outstanding += 1
         inFlight += 1
+        let loop = self.loop
+        let (kind, statement) = (operation.operation, operation.statement)
+        context.recorder.operationStarted(shard: shard)
         guard options.batchSize <= 1 || operation.batchValues.isEmpty,
-            let future = context.executor.start(
+            context.executor.start(
                 prepared.prepared[operation.statement], values: operation.values, consistency: options.consistency,
-                isIdempotent: options.isIdempotent)
+                isIdempotent: options.isIdempotent,
+                completion: { error in
+                    if loop.inEventLoop {
+                        self.attemptFinished(error, index: index, start: start, use: use, operation: kind, statement: statement)
+                    } else {
+                        loop.execute {
+                            self.attemptFinished(error, index: index, start: start, use: use, operation: kind, statement: statement)
+                        }
+                    }
+                })
         else {
+            context.recorder.operationFinished(shard: shard)
             finishInTask(index: index, start: start, use: use, attempt: 1)
             return
         }
-        let recorder = context.recorder
-        let shard = self.shard
-        recorder.operationStarted(shard: shard)
-        future.hop(to: loop).whenComplete { result in
-            recorder.operationFinished(shard: shard)
-            switch result {
-            case .success:
-                self.context.recordSuccess(shard: shard, operation: operation.operation, intendedStart: start)
-                self.completed(use, succeeded: true)
-            case .failure(let error) where error is StatementStartDeclined:
-                self.finishInTask(index: index, start: start, use: use, attempt: 1)
-            case .failure(let error):
-                // Recorded as the first attempt, as ``RunContext/perform`` records its attempts; the retries are its.
-                let (retry, _) = self.context.recordFailedAttempt(
-                    error, index: index, operation: operation.operation, isIdempotent: options.isIdempotent, shard: shard,
-                    attempt: 1, mayRetry: !self.context.isStopping)
-                if retry {
-                    self.finishInTask(index: index, start: start, use: use, attempt: 2)
-                } else {
-                    self.completed(use, succeeded: false)
-                }
-            }
+    }
+
+    /// Records a started attempt's outcome (`nil`: success) for work index `index`, whose operation is `operation`
+    /// (the metrics key) and statement `statement`; a failure is retried through the engine's ordinary path.
+    private func attemptFinished(_ error: (any Error)?, index: UInt64, start: UInt64, use: LeaseUse, operation: Int, statement: Int) {
+        context.recorder.operationFinished(shard: shard)
+        guard let error else {
+            context.recordSuccess(shard: shard, operation: operation, intendedStart: start)
+            completed(use, succeeded: true)
+            return
+        }
+        if error is StatementStartDeclined {
+            finishInTask(index: index, start: start, use: use, attempt: 1)
+            return
+        }
+        // Recorded as the first attempt, as ``RunContext/perform`` records its attempts; the retries are its.
+        let isIdempotent = context.prepared.options[statement].isIdempotent
+        let (retry, _) = context.recordFailedAttempt(
+            error, index: index, operation: operation, isIdempotent: isIdempotent, shard: shard, attempt: 1,
+            mayRetry: !context.isStopping)
+        if retry {
+            finishInTask(index: index, start: start, use: use, attempt: 2)
+        } else {
+            completed(use, succeeded: false)
         }
     }
 
