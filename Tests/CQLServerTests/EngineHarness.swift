@@ -54,6 +54,12 @@ struct EngineHarness {
         return try engine.execute(id: prepared.id, parameters: parameters, session: &session, context: context())
     }
 
+    /// Executes with values as sent on the wire (to send what a well-behaved client would not).
+    @discardableResult
+    mutating func execute(_ prepared: CQLPrepared, bound: [CQLBoundValue]) throws -> ExecutionOutcome {
+        try engine.execute(id: prepared.id, parameters: CQLQueryParameters(values: .positional(bound)), session: &session, context: context())
+    }
+
     enum HarnessError: Error { case notRows }
 }
 

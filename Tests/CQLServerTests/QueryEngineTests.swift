@@ -183,6 +183,66 @@ import Testing
         #expect(try harness.rows("SELECT COUNT(*) FROM chat.users") == [[.bigint(0)]])
     }
 
+    /// Sink mode checks a prepared INSERT's values with a plan made once (no mutation is planned): every answer,
+    /// error messages included, must be the one memory mode gives.
+    @Test func sinkModeChecksPreparedInsertsAsMemoryModeDoes() throws {
+        var sink = try EngineHarness(storesWrites: false)
+        var memory = try EngineHarness()
+        for statement in chatSchema {
+            try sink.run(statement)
+            try memory.run(statement)
+        }
+        let insert = "INSERT INTO chat.messages (conversation_id, message_id, sender_id, body, attachments) VALUES (?, ?, ?, ?, ?)"
+        let inSink = try sink.prepare(insert)
+        let inMemory = try memory.prepare(insert)
+        func bytes(_ value: CQLValue, _ type: CQLDataType) throws -> CQLBoundValue {
+            var buffer = ByteBuffer()
+            try value.writeBody(as: type, into: &buffer)
+            return .bytes(buffer)
+        }
+        let conversation = try bytes(.uuid(UUID()), .uuid)
+        let message = try bytes(.uuid(CQLTimeUUIDGenerator().next()), .timeuuid)
+        let sender = try bytes(.uuid(UUID()), .uuid)
+        let body = try bytes(.text("hello"), .varchar)
+        let attachments = try bytes(.list([.text("https://x/1.jpg")]), .list(.varchar))
+        let cases: [(String, [CQLBoundValue])] = [
+            ("valid", [conversation, message, sender, body, attachments]),
+            ("regular columns null or unset", [conversation, message, .null, .unset, .null]),
+            ("null partition key", [.null, message, sender, body, attachments]),
+            ("unset clustering key", [conversation, .unset, sender, body, attachments]),
+            ("short uuid", [.bytes(ByteBuffer(bytes: [1, 2, 3])), message, sender, body, attachments]),
+            ("random uuid as timeuuid", [conversation, try bytes(.uuid(UUID()), .uuid), sender, body, attachments]),
+            ("malformed list", [conversation, message, sender, body, .bytes(ByteBuffer(bytes: [0, 0, 0, 9]))]),
+        ]
+        for (name, values) in cases {
+            let sinkError = serverError { try sink.execute(inSink, bound: values) }
+            let memoryError = serverError { try memory.execute(inMemory, bound: values) }
+            #expect(sinkError?.kind == memoryError?.kind, "\(name)")
+            #expect(sinkError?.message == memoryError?.message, "\(name)")
+            if sinkError == nil { #expect(try sink.execute(inSink, bound: values).writeCount == 1, "\(name)") }
+        }
+        #expect(serverError { try sink.execute(inSink, bound: [.null, message, sender, body, attachments]) }?.message
+            == "Invalid null value in condition for column conversation_id")
+        #expect(sink.engine.hasSinkPlan(id: inSink.id))
+        #expect(!memory.engine.hasSinkPlan(id: inMemory.id))
+        #expect(try sink.rows("SELECT COUNT(*) FROM chat.messages") == [[.bigint(0)]])
+
+        // The same text prepared again after the table was dropped and made again with other types has the same id:
+        // the plan made for the old schema must not be used.
+        try sink.run("DROP TABLE chat.messages")
+        try sink.run("CREATE TABLE chat.messages (conversation_id uuid, message_id timeuuid, sender_id uuid, body int, attachments list<text>, PRIMARY KEY ((conversation_id), message_id))")
+        let again = try sink.prepare(insert)
+        #expect(again.id == inSink.id)
+        let textInIntColumn = serverError { try sink.execute(again, bound: [conversation, message, sender, body, attachments]) }
+        #expect(textInIntColumn?.message == "Invalid value for body: expected 4 bytes for int, got 5")
+        #expect(try sink.execute(again, bound: [conversation, message, sender, try bytes(.int(7), .int), attachments]).writeCount == 1)
+        #expect(sink.engine.hasSinkPlan(id: again.id))
+        // Not planned: IF NOT EXISTS (the general path runs it).
+        let conditional = try sink.prepare("INSERT INTO chat.users (user_id, username) VALUES (?, ?) IF NOT EXISTS")
+        _ = try sink.execute(conditional, [.uuid(UUID()), .text("x")])
+        #expect(!sink.engine.hasSinkPlan(id: conditional.id))
+    }
+
     @Test func conditionalInsertReportsApplied() throws {
         var harness = try chat()
         let user = UUID()

@@ -41,6 +41,8 @@ struct QueryEngine {
     var storesWrites: Bool
     private var stores: [UUID: TableStore] = [:]
     private var prepared = PreparedStatementRegistry()
+    /// Sink mode's plans of prepared statements (see ``SinkInsertPlan``), with the schema version they were made for.
+    private var sinkInserts: [[UInt8]: (schemaVersion: UUID, plan: SinkInsertPlan?)] = [:]
     private let timeUUIDs = TimeUUIDGenerator()
 
     init(topology: ClusterTopology, storesWrites: Bool = true) throws(CQLServerError) {
@@ -90,11 +92,38 @@ struct QueryEngine {
         guard values.count == statement.metadata.bindColumns.count else {
             throw CQLServerError(.invalid, "There were \(statement.metadata.bindColumns.count) markers(?) in CQL but \(values.count) bound variables")
         }
+        if !storesWrites, let plan = sinkInsertPlan(id: id, statement: statement) {
+            try plan.check(values, evaluator: evaluator(values, context: context))
+            return ExecutionOutcome(result: .void, writeCount: 1)
+        }
         var statementSession = session
         if statement.keyspace != nil { statementSession.keyspace = statement.keyspace }
         let outcome = try run(statement.parsed, text: statement.query, values: values, parameters: parameters, session: &statementSession, context: context)
         if case .setKeyspace = outcome.result { session.keyspace = statementSession.keyspace }
         return outcome
+    }
+
+    /// The sink-mode plan of prepared statement `id` (built on first use and after a schema change), or `nil` when
+    /// it has none (not a plain INSERT of bind markers, or its table is missing or a system one).
+    private mutating func sinkInsertPlan(id: [UInt8], statement: PreparedStatement) -> SinkInsertPlan? {
+        if let cached = sinkInserts[id], cached.schemaVersion == catalog.version { return cached.plan }
+        var plan: SinkInsertPlan?
+        // Only when the table does not depend on the executing session's keyspace (the plan is shared by sessions).
+        if case .insert(let insert) = statement.parsed.statement, insert.table.keyspace != nil || statement.keyspace != nil,
+            let table = try? catalog.table(insert.table, sessionKeyspace: statement.keyspace),
+            catalog.keyspaces[table.keyspace]?.isSystem == false
+        {
+            plan = SinkInsertPlan(insert, table: table, markerCount: statement.metadata.bindColumns.count, schemaVersion: catalog.version)
+        }
+        if sinkInserts.count >= prepared.capacity { sinkInserts.removeAll() }
+        sinkInserts[id] = (catalog.version, plan)
+        return plan
+    }
+
+    /// Whether prepared statement `id` runs through a current sink-mode plan (tests).
+    func hasSinkPlan(id: [UInt8]) -> Bool {
+        guard let cached = sinkInserts[id] else { return false }
+        return cached.schemaVersion == catalog.version && cached.plan != nil
     }
 
     /// BATCH message: every statement's mutations, applied together.
