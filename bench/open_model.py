@@ -193,7 +193,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="runs at the target fraction (default 3)")
     parser.add_argument("--fraction", type=float, default=0.8, help="of the maximum rate (default 0.8)")
     parser.add_argument("--step", type=float, default=1.15, help="rate multiplier of the maximum search (default 1.15)")
-    parser.add_argument("--max-search-runs", type=int, default=8)
+    parser.add_argument("--max-search-runs", type=int, default=16)
     parser.add_argument("--refine", type=int, default=2, help="bisections after the first rate that fell behind (default 2)")
     parser.add_argument("--max-steal", type=float, default=0.25,
                         help="host steal, in CPU-seconds of both CPUs, above which a run is repeated (default 0.25; inf: never)")
