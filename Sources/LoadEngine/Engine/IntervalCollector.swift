@@ -14,6 +14,7 @@ final class IntervalCollector: Sendable {
         var intervals: [IntervalReport] = []
         var health = GeneratorHealth()
         var lastCPU: Double
+        var lastSteal: Double
         var lastWall: UInt64
         var maxLoopLagMicros: UInt64 = 0
         var maxInFlight = 0
@@ -25,7 +26,7 @@ final class IntervalCollector: Sendable {
         self.recorder = recorder
         self.thresholds = thresholds
         self.inFlightBound = inFlightBound
-        state = Mutex(State(lastCPU: ProcessProbe.cpuSeconds(), lastWall: startNanos))
+        state = Mutex(State(lastCPU: ProcessProbe.cpuSeconds(), lastSteal: ProcessProbe.stealSeconds(), lastWall: startNanos))
     }
 
     /// Emits an interval at every second boundary until cancelled.
@@ -62,6 +63,7 @@ final class IntervalCollector: Sendable {
     func emit<E>(endNanos: UInt64, runner: LoadRunner<E>, onInterval: @Sendable (IntervalReport) async -> Void) async {
         let (taken, scheduleLag) = recorder.takeInterval()
         let cpu = ProcessProbe.cpuSeconds()
+        let steal = ProcessProbe.stealSeconds()
         let memory = ProcessProbe.residentMemoryBytes()
         let (report, totals) = state.withLock { state -> (IntervalReport, MetricsSnapshot) in
             var metrics = taken
@@ -71,10 +73,12 @@ final class IntervalCollector: Sendable {
             var health = GeneratorHealth(
                 cpuUtilization: min(1, cpuUsed / wall / Double(ProcessProbe.cores)), cpuSeconds: cpuUsed,
                 residentMemoryBytes: memory, eventLoopLagMicros: state.maxLoopLagMicros, scheduleLagMicros: scheduleLag)
-            health.reasons = Self.diagnose(health, metrics: metrics, inFlightBound: inFlightBound)
+            let stolen = min(1, max(0, steal - state.lastSteal) / wall / Double(ProcessProbe.cores))
+            health.reasons = Self.diagnose(health, metrics: metrics, inFlightBound: inFlightBound, stolenShare: stolen)
             let report = IntervalReport(second: state.nextSecond, metrics: metrics, health: health)
             state.nextSecond += 1
             state.lastCPU = cpu
+            state.lastSteal = steal
             state.lastWall = endNanos
             state.maxLoopLagMicros = 0
             state.maxInFlight = 0
@@ -104,9 +108,17 @@ final class IntervalCollector: Sendable {
         await onInterval(report)
     }
 
-    /// Why the generator, not the database, limited this interval (empty when it did not).
-    static func diagnose(_ health: GeneratorHealth, metrics: MetricsSnapshot, inFlightBound: Int?) -> [String] {
+    /// The share of the process's CPUs the hypervisor may take in an interval before it is named as a limit: at
+    /// this level a stolen slice of several milliseconds every few tens of milliseconds shows in an open model's p99.
+    static let stolenShareReported = 0.05
+
+    /// Why the generator, not the database, limited this interval (empty when it did not). `stolenShare` is the part
+    /// of the process's CPUs the host took during the interval (hypervisor steal, 0–1).
+    static func diagnose(_ health: GeneratorHealth, metrics: MetricsSnapshot, inFlightBound: Int?, stolenShare: Double = 0) -> [String] {
         var reasons: [String] = []
+        if stolenShare >= stolenShareReported {
+            reasons.append("host steal (the hypervisor took \(Int((stolenShare * 100).rounded()))% of this process's CPUs)")
+        }
         if health.cpuUtilization >= 0.9 {
             reasons.append("CPU saturated (\(Int((health.cpuUtilization * 100).rounded()))% of \(ProcessProbe.cores) cores)")
         }

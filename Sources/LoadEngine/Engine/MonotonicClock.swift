@@ -83,12 +83,58 @@ public enum ProcessProbe {
     /// The number of CPUs in the `Cpus_allowed:` mask (comma-separated 32-bit hex words) of a `/proc/PID/status`
     /// text; `nil` when absent or empty.
     static func allowedCPUCount(status: String) -> Int? {
+        allowedCPUs(status: status)?.count
+    }
+
+    /// The CPU numbers in the `Cpus_allowed:` mask of a `/proc/PID/status` text (the last word holds CPUs 0–31);
+    /// `nil` when absent, malformed or empty.
+    static func allowedCPUs(status: String) -> [Int]? {
         guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) else { return nil }
-        var count = 0
-        for word in line.dropFirst("Cpus_allowed:".count).split(separator: ",") {
+        let words = line.dropFirst("Cpus_allowed:".count).split(separator: ",")
+        var cpus: [Int] = []
+        for (position, word) in words.reversed().enumerated() {
             guard let bits = UInt32(word.trimmingCharacters(in: .whitespaces), radix: 16) else { return nil }
-            count += bits.nonzeroBitCount
+            for bit in 0..<32 where bits & (1 << UInt32(bit)) != 0 { cpus.append(position * 32 + bit) }
         }
-        return count > 0 ? count : nil
+        return cpus.isEmpty ? nil : cpus.sorted()
+    }
+
+    /// The CPUs the process may run on (`nil`: unknown, take them all).
+    static let allowedCPUList: [Int]? = {
+        #if os(Linux)
+        return allowedCPUs(status: (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? "")
+        #else
+        return nil
+        #endif
+    }()
+
+    /// Seconds the hypervisor has taken from the process's CPUs so far ("steal": a virtual CPU that wanted to run
+    /// while the host ran something else); 0 on bare metal or when unknown. Every stolen slice stalls whatever was
+    /// running there, the load generator included.
+    public static func stealSeconds() -> Double {
+        #if os(Linux)
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+            let ticks = stealTicks(procStat: text, cpus: allowedCPUList)
+        else { return 0 }
+        return Double(ticks) / Double(max(1, sysconf(Int32(_SC_CLK_TCK))))
+        #else
+        return 0
+        #endif
+    }
+
+    /// The steal column (the 8th number) of `/proc/stat`, summed over the `cpuN` lines of `cpus`, or the `cpu` line
+    /// of all CPUs when `cpus` is `nil`; `nil` when the text has no such column.
+    static func stealTicks(procStat: String, cpus: [Int]?) -> UInt64? {
+        let wanted = cpus.map { Set($0.map { "cpu\($0)" }) }
+        var total: UInt64 = 0
+        var found = false
+        for line in procStat.split(separator: "\n") where line.hasPrefix("cpu") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            let name = String(fields[0])
+            guard wanted?.contains(name) ?? (name == "cpu"), fields.count > 8, let steal = UInt64(fields[8]) else { continue }
+            total += steal
+            found = true
+        }
+        return found ? total : nil
     }
 }
