@@ -277,7 +277,9 @@ def main():
                  f"of {2 * args.duration} CPU-s each.")
     disturbed = sum(1 for d in [closed, *(d for _, d in search), *rounds] if d["disturbed"])
     lines.append(f"Runs repeated because the host took more than {args.max_steal:g} s: {len(quiet.repeated)}; "
-                 f"runs counted above that were still disturbed after {args.repeats} repeats: {disturbed}.")
+                 f"runs counted above that were still disturbed after {args.repeats} repeats: {disturbed}"
+                 + (" — **the host was too busy for a clean measurement** (a disturbed search run understates the "
+                    "maximum, a disturbed round overstates the tail); run it again later." if disturbed else "."))
     if wake:
         lines.append(f"Wake-up lateness of a thread sleeping 200 µs at a time on the client's CPU: p50 {wake['p50']} µs, "
                      f"p99 {wake['p99']} µs, p99.9 {wake['p99.9']} µs, max {wake['max']} µs.")
