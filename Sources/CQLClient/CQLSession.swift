@@ -182,6 +182,7 @@ public final class CQLSession: Sendable {
                 if !plan.contains(where: { $0 === pool }) { plan.append(pool) }
                 return true
             }
+            // Everything looks down: try them anyway, a host may have come back.
             return plan.isEmpty ? state.localPools + state.remotePools : plan
         }
     }
@@ -196,7 +197,7 @@ public final class CQLSession: Sendable {
                 first = pool
                 return false
             }
-            return first ?? state.localPools.first ?? state.remotePools.first
+            return first ?? state.localPools.first ?? state.remotePools.first  // (all down: as the plan does)
         }
     }
 }

@@ -34,7 +34,7 @@ public protocol StatementExecutor: Sendable {
     /// does its I/O, when the executor has one; `nil` runs it on the default thread pool.
     func taskExecutor(forTask task: Int) -> (any TaskExecutor)?
 
-    /// Whether ``start(_:values:consistency:isIdempotent:)`` starts statements (the open model then runs its slots
+    /// Whether ``start(_:values:consistency:isIdempotent:completion:)`` starts statements (the open model then runs its slots
     /// from the event loops without a task per operation).
     var startsWithoutSuspending: Bool { get }
 

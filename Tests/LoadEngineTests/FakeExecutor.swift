@@ -21,9 +21,9 @@ final class FakeExecutor: StatementExecutor {
     /// Task executors on the loops of a group, to run the engine's tasks on them as ``CQLSessionExecutor`` does.
     let loopExecutors: [EventLoopTaskExecutor]
 
-    /// Whether ``start(_:values:consistency:isIdempotent:)`` starts statements on the calling event loop.
+    /// Whether ``start(_:values:consistency:isIdempotent:completion:)`` starts statements on the calling event loop.
     let startsWithoutSuspending: Bool
-    /// Operations started by ``start(_:values:consistency:isIdempotent:)``.
+    /// Operations started by ``start(_:values:consistency:isIdempotent:completion:)``.
     let directStarts = Mutex(0)
 
     init(

@@ -3,9 +3,10 @@ import NIOCore
 /// One lane of the open model run from its event loop, without a task per operation.
 ///
 /// Each tick — the loop's timer when the next slot falls due (at least ``minimumTimerGap`` after the last tick), or
-/// the responses of a read — starts every due slot with ``StatementExecutor/start(_:values:consistency:isIdempotent:)``
-/// and returns; the response's callback records the operation. One tick's requests therefore share one flush, and an
-/// operation costs no suspension. An operation the executor cannot start that way (a batch), or whose quick attempt
+/// the responses of a read — starts every due slot with
+/// ``StatementExecutor/start(_:values:consistency:isIdempotent:completion:)`` and returns; the completion records the
+/// operation (no future is made). One tick's requests therefore share one flush, and an operation costs no
+/// suspension. An operation the executor cannot start that way (a batch), or whose quick attempt
 /// fails, is finished by the engine's ordinary path (``RunContext/perform(index:shard:intendedStart:)``, with its
 /// retries) in a task. Latency counts from each slot's intended start, as with the worker tasks.
 ///
