@@ -93,7 +93,7 @@ struct QueryEngine {
             throw CQLServerError(.invalid, "There were \(statement.metadata.bindColumns.count) markers(?) in CQL but \(values.count) bound variables")
         }
         if !storesWrites, let plan = sinkInsertPlan(id: id, statement: statement) {
-            try plan.check(values, evaluator: evaluator(values, context: context))
+            try plan.check(evaluator(values, context: context))
             return ExecutionOutcome(result: .void, writeCount: 1)
         }
         var statementSession = session
@@ -113,7 +113,7 @@ struct QueryEngine {
             let table = try? catalog.table(insert.table, sessionKeyspace: statement.keyspace),
             catalog.keyspaces[table.keyspace]?.isSystem == false
         {
-            plan = SinkInsertPlan(insert, table: table, markerCount: statement.metadata.bindColumns.count, schemaVersion: catalog.version)
+            plan = SinkInsertPlan(insert, table: table, markerCount: statement.metadata.bindColumns.count)
         }
         if sinkInserts.count >= prepared.capacity { sinkInserts.removeAll() }
         sinkInserts[id] = (catalog.version, plan)

@@ -76,7 +76,7 @@ struct Restrictions {
                 operands = [try evaluator.value(relation.value, as: keyType, receiver: column.name)]
             default:
                 let value = try evaluator.value(relation.value, as: column.type, receiver: column.name)
-                if value.isNull { throw CQLServerError(.invalid, "Invalid null value in condition for column \(column.name)") }
+                if value.isNull { throw .nullValue(inConditionFor: column.name) }
                 if case .unset = value { throw CQLServerError(.invalid, "Invalid unset value for column \(column.name)") }
                 operands = [value]
             }

@@ -1,5 +1,4 @@
 import CQLProtocol
-import Foundation
 
 /// A prepared INSERT as sink mode checks it: each bind marker's column, resolved once per schema version.
 ///
@@ -14,15 +13,13 @@ struct SinkInsertPlan: Sendable {
         var kind: ColumnKind
     }
 
-    /// The catalog's schema version the plan was resolved against; a schema change makes it stale.
-    let schemaVersion: UUID
     /// Bind marker `i`'s column.
     let markers: [Marker]
 
     /// The plan of `insert` on `table`, or `nil` when the statement is not a plain INSERT whose values are bind
     /// markers (one per column, naming every key column once, no IF NOT EXISTS, TTL or timestamp): the general
     /// path then runs it, and reports its errors.
-    init?(_ insert: InsertStatement, table: TableSchema, markerCount: Int, schemaVersion: UUID) {
+    init?(_ insert: InsertStatement, table: TableSchema, markerCount: Int) {
         guard !insert.ifNotExists, insert.options.ttl == nil, insert.options.timestamp == nil,
             insert.columns.count == insert.values.count, insert.columns.count == markerCount
         else { return nil }
@@ -39,28 +36,22 @@ struct SinkInsertPlan: Sendable {
         }
         guard keyColumns == table.partitionKey.count + table.clustering.count else { return nil }
         self.markers = markers.compactMap { $0 }
-        self.schemaVersion = schemaVersion
     }
 
-    /// Throws the error the general path would for `values` (one per marker).
-    func check(_ values: [CQLBoundValue], evaluator: TermEvaluator) throws(CQLServerError) {
+    /// Throws the error the general path would for the bound values `evaluator` holds (one per marker).
+    func check(_ evaluator: TermEvaluator) throws(CQLServerError) {
         for (index, marker) in markers.enumerated() {
             switch marker.kind {
             case .partitionKey:
-                guard case .bytes(let bytes) = values[index] else { throw Self.nullKey(marker) }
-                try TermEvaluator.validate(bytes, as: marker.type, receiver: marker.column)
-                // An empty collection is a null (a frozen collection may be a partition key).
-                if marker.type.isCollection, bytes.getInteger(at: bytes.readerIndex, as: Int32.self) == 0 { throw Self.nullKey(marker) }
+                guard case .bytes = try evaluator.checkedBound(index, as: marker.type, receiver: marker.column) else {
+                    throw .nullValue(inConditionFor: marker.column)
+                }
             case .clustering:
                 let value = try evaluator.value(.bindMarker(index: index), as: marker.type, receiver: marker.column)
-                if value.isNull || value == .unset { throw Self.nullKey(marker) }
+                if value.isNull || value == .unset { throw .nullValue(inConditionFor: marker.column) }
             case .regular, .static:
-                if case .bytes(let bytes) = values[index] { try TermEvaluator.validate(bytes, as: marker.type, receiver: marker.column) }
+                _ = try evaluator.checkedBound(index, as: marker.type, receiver: marker.column)
             }
         }
-    }
-
-    private static func nullKey(_ marker: Marker) -> CQLServerError {
-        CQLServerError(.invalid, "Invalid null value in condition for column \(marker.column)")
     }
 }

@@ -51,17 +51,24 @@ struct TermEvaluator {
     /// The serialized form of `term` for a receiver of `type`. Bound bytes pass through after a size check.
     func cell(_ term: CQLTerm, as type: CQLDataType, receiver: String) throws(CQLServerError) -> CellInput {
         if case .bindMarker(let index) = term {
-            switch try bound(index) {
+            switch try checkedBound(index, as: type, receiver: receiver) {
             case .null: return .null
             case .unset: return .unset
-            case .bytes(let buffer):
-                try Self.validate(buffer, as: type, receiver: receiver)
-                if type.isCollection, buffer.getInteger(at: buffer.readerIndex, as: Int32.self) == 0 { return .null }
-                return .bytes(Array(buffer.readableBytesView))
+            case .bytes(let buffer): return .bytes(Array(buffer.readableBytesView))
             }
         }
         let value = try value(term, as: type, receiver: receiver)
         return try Self.serialize(value, as: type, receiver: receiver)
+    }
+
+    /// Bound value `index` checked for a receiver of `type` as ``cell(_:as:receiver:)`` checks it, without copying
+    /// its bytes: `.null` (an empty collection too), `.unset`, or the valid bytes.
+    func checkedBound(_ index: Int, as type: CQLDataType, receiver: String) throws(CQLServerError) -> CQLBoundValue {
+        let value = try bound(index)
+        guard case .bytes(let buffer) = value else { return value }
+        try Self.validate(buffer, as: type, receiver: receiver)
+        if type.isCollection, buffer.getInteger(at: buffer.readerIndex, as: Int32.self) == 0 { return .null }
+        return value
     }
 
     static func serialize(_ value: CQLValue, as type: CQLDataType, receiver: String) throws(CQLServerError) -> CellInput {

@@ -52,12 +52,12 @@ struct WritePlanner {
             switch column.kind {
             case .partitionKey:
                 guard case .bytes(let bytes) = try evaluator.cell(term, as: column.type, receiver: column.name) else {
-                    throw CQLServerError(.invalid, "Invalid null value in condition for column \(column.name)")
+                    throw .nullValue(inConditionFor: column.name)
                 }
                 keyComponents[column.position] = bytes
             case .clustering:
                 let value = try evaluator.value(term, as: column.type, receiver: column.name)
-                if value.isNull || value == .unset { throw CQLServerError(.invalid, "Invalid null value in condition for column \(column.name)") }
+                if value.isNull || value == .unset { throw .nullValue(inConditionFor: column.name) }
                 clustering[column.position] = value
             case .regular, .static:
                 switch try evaluator.cell(term, as: column.type, receiver: column.name) {
@@ -306,6 +306,13 @@ struct WritePlanner {
             }
         }
         return mutations
+    }
+}
+
+extension CQLServerError {
+    /// A key column (or a restricted one) given a null or unset value.
+    static func nullValue(inConditionFor column: String) -> CQLServerError {
+        CQLServerError(.invalid, "Invalid null value in condition for column \(column)")
     }
 }
 
