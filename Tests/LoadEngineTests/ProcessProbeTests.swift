@@ -4,12 +4,12 @@ import Testing
 /// The core count the CPU diagnosis divides by follows the process's CPU affinity (`taskset`).
 struct ProcessProbeTests {
     @Test func countsTheCPUsOfTheAffinityMask() {
-        #expect(ProcessProbe.allowedCPUCount(status: "Name:\tx\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\n") == 2)
-        #expect(ProcessProbe.allowedCPUCount(status: "Cpus_allowed:\t2\n") == 1)
-        #expect(ProcessProbe.allowedCPUCount(status: "Cpus_allowed:\tffffffff,0000000f\n") == 36)
-        #expect(ProcessProbe.allowedCPUCount(status: "Cpus_allowed:\t0\n") == nil)
-        #expect(ProcessProbe.allowedCPUCount(status: "Cpus_allowed:\tzz\n") == nil)
-        #expect(ProcessProbe.allowedCPUCount(status: "Name:\tx\n") == nil)
+        #expect(ProcessProbe.allowedCPUs(status: "Name:\tx\nCpus_allowed:\t3\nCpus_allowed_list:\t0-1\n")?.count == 2)
+        #expect(ProcessProbe.allowedCPUs(status: "Cpus_allowed:\t2\n")?.count == 1)
+        #expect(ProcessProbe.allowedCPUs(status: "Cpus_allowed:\tffffffff,0000000f\n")?.count == 36)
+        #expect(ProcessProbe.allowedCPUs(status: "Cpus_allowed:\t0\n") == nil)
+        #expect(ProcessProbe.allowedCPUs(status: "Cpus_allowed:\tzz\n") == nil)
+        #expect(ProcessProbe.allowedCPUs(status: "Name:\tx\n") == nil)
         #expect(ProcessProbe.cores >= 1)
     }
 

@@ -71,23 +71,10 @@ public enum ProcessProbe {
     #endif
 
     /// Cores the process may run on: its CPU affinity mask (`taskset`), else the online cores.
-    public static let cores: Int = {
-        #if os(Linux)
-        if let count = allowedCPUCount(status: (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? "") {
-            return count
-        }
-        #endif
-        return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-    }()
+    public static let cores: Int = allowedCPUList?.count ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
-    /// The number of CPUs in the `Cpus_allowed:` mask (comma-separated 32-bit hex words) of a `/proc/PID/status`
-    /// text; `nil` when absent or empty.
-    static func allowedCPUCount(status: String) -> Int? {
-        allowedCPUs(status: status)?.count
-    }
-
-    /// The CPU numbers in the `Cpus_allowed:` mask of a `/proc/PID/status` text (the last word holds CPUs 0–31);
-    /// `nil` when absent, malformed or empty.
+    /// The CPU numbers in the `Cpus_allowed:` mask (comma-separated 32-bit hex words, the last holding CPUs 0–31) of
+    /// a `/proc/PID/status` text; `nil` when absent, malformed or empty.
     static func allowedCPUs(status: String) -> [Int]? {
         guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) else { return nil }
         let words = line.dropFirst("Cpus_allowed:".count).split(separator: ",")
