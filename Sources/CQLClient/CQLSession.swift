@@ -222,8 +222,9 @@ extension CQLSession.State {
         let local = localPools
         if !local.isEmpty {
             let offset = start % local.count
-            for position in local.indices where local[(position + offset) % local.count].isUp {
-                guard visit(local[(position + offset) % local.count]) else { return }
+            for position in local.indices {
+                let pool = local[(position + offset) % local.count]
+                if pool.isUp { guard visit(pool) else { return } }
             }
         }
         for pool in remotePools where pool.isUp {
