@@ -199,6 +199,7 @@ def main():
                         help="host steal, in CPU-seconds of both CPUs, above which a run is repeated (default 0.25; inf: never)")
     parser.add_argument("--repeats", type=int, default=3, help="times a disturbed run is repeated at most (default 3)")
     args = parser.parse_args()
+    args.binary = os.path.abspath(args.binary)  # the runs start in a scratch directory
     if not os.access(args.binary, os.X_OK):
         sys.exit(f"no stampede binary at {args.binary}: build it with swift build -c release --product stampede")
     if not (1 <= args.duration <= 60 and 1 <= args.rounds <= 10 and 0 < args.fraction <= 1 and args.step > 1

@@ -2,25 +2,56 @@ import CQLProtocol
 import NIOCore
 
 /// A statement prepared on the cluster: its id, the types of its bind markers and of its result columns.
+///
+/// A value type over one immutable storage object, so that passing it along the hot path (once per operation) is a
+/// single reference count, not one per field.
 public struct CQLPreparedStatement: Sendable, Hashable {
-    public let query: String
+    private final class Storage: Sendable {
+        let query: String
+        let keyspace: String?
+        let id: [UInt8]
+        let bindColumns: [CQLColumnSpec]
+        let partitionKeyIndexes: [Int]
+        let resultColumns: [CQLColumnSpec]
+        let encoder: CQLExecuteEncoder
+
+        init(query: String, keyspace: String?, prepared: CQLPrepared) {
+            self.query = query
+            self.keyspace = keyspace
+            id = prepared.id
+            bindColumns = prepared.bindColumns
+            partitionKeyIndexes = prepared.partitionKeyIndexes
+            resultColumns = prepared.resultColumns
+            encoder = CQLExecuteEncoder(id: prepared.id, types: prepared.bindColumns.map(\.type))
+        }
+    }
+
+    private let storage: Storage
+
+    public var query: String { storage.query }
     /// The keyspace the statement was prepared in (the session's at the time).
-    public let keyspace: String?
-    public let id: [UInt8]
-    public let bindColumns: [CQLColumnSpec]
-    public let partitionKeyIndexes: [Int]
-    public let resultColumns: [CQLColumnSpec]
+    public var keyspace: String? { storage.keyspace }
+    public var id: [UInt8] { storage.id }
+    public var bindColumns: [CQLColumnSpec] { storage.bindColumns }
+    public var partitionKeyIndexes: [Int] { storage.partitionKeyIndexes }
+    public var resultColumns: [CQLColumnSpec] { storage.resultColumns }
     /// Writes this statement's EXECUTE frames in place (the fast path of `CQLSession.execute`).
-    public let encoder: CQLExecuteEncoder
+    public var encoder: CQLExecuteEncoder { storage.encoder }
 
     init(query: String, keyspace: String?, prepared: CQLPrepared) {
-        self.query = query
-        self.keyspace = keyspace
-        self.id = prepared.id
-        self.bindColumns = prepared.bindColumns
-        self.partitionKeyIndexes = prepared.partitionKeyIndexes
-        self.resultColumns = prepared.resultColumns
-        self.encoder = CQLExecuteEncoder(id: prepared.id, types: prepared.bindColumns.map(\.type))
+        storage = Storage(query: query, keyspace: keyspace, prepared: prepared)
+    }
+
+    public static func == (lhs: CQLPreparedStatement, rhs: CQLPreparedStatement) -> Bool {
+        lhs.storage === rhs.storage
+            || (lhs.query == rhs.query && lhs.keyspace == rhs.keyspace && lhs.id == rhs.id && lhs.bindColumns == rhs.bindColumns
+                && lhs.partitionKeyIndexes == rhs.partitionKeyIndexes && lhs.resultColumns == rhs.resultColumns)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(query)
+        hasher.combine(keyspace)
+        hasher.combine(id)
     }
 
     /// The keyspace of the statement's table (for replica lookup).

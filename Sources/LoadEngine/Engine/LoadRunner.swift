@@ -333,8 +333,9 @@ struct ArrivalLane {
     }
 }
 
-/// The workload with its statements prepared by the executor.
-struct PreparedWorkload<Prepared: Sendable>: Sendable {
+/// The workload with its statements prepared by the executor (a class: the hot path reads it once per operation, and
+/// a copy of a struct of arrays cost a reference count per field).
+final class PreparedWorkload<Prepared: Sendable>: Sendable {
     /// What the hot path needs of a statement (a trivial value: no reference counting per operation).
     struct Options: Sendable {
         let consistency: CQLConsistency

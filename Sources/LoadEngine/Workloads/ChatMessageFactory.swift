@@ -27,6 +27,9 @@ public struct ChatMessageFactory: Sendable {
     let timeUUIDs: TimeUUIDGenerator
     let texts: [String]
     let runTag: String
+    /// The dataset's user ids and names, apart: the hot path reads one of each without copying a whole user.
+    let userIDs: [UUID]
+    let userNames: [String]
 
     /// - Parameters:
     ///   - run: the run identity.
@@ -40,6 +43,8 @@ public struct ChatMessageFactory: Sendable {
         timeUUIDs = TimeUUIDGenerator(run: run)
         texts = ChatText.pool(seed: run.seed, size: textPoolSize, vietnamese: vietnamese)
         runTag = String(run.seed >> 32, radix: 16)
+        userIDs = self.dataset.users.map(\.id)
+        userNames = self.dataset.users.map(\.name)
     }
 
     /// The conversation (index into the dataset) of message `index`.
@@ -71,12 +76,10 @@ public struct ChatMessageFactory: Sendable {
             }
             attachments = .list(urls)
         }
-        return dataset.users.withUnsafeBufferPointer { users in
-            [
-                .uuid(dataset.conversations[conversation]), .uuid(timeUUIDs.uuid(for: index)), .uuid(users[senderIndex].id),
-                .text(users[senderIndex].name), .text(text), attachments,
-            ]
-        }
+        return [
+            .uuid(dataset.conversations[conversation]), .uuid(timeUUIDs.uuid(for: index)), .uuid(userIDs[senderIndex]),
+            .text(userNames[senderIndex]), .text(text), attachments,
+        ]
     }
 
     /// Message `index`, in full.
