@@ -195,6 +195,8 @@ def main():
     parser.add_argument("--step", type=float, default=1.15, help="rate multiplier of the maximum search (default 1.15)")
     parser.add_argument("--max-search-runs", type=int, default=16)
     parser.add_argument("--refine", type=int, default=2, help="bisections after the first rate that fell behind (default 2)")
+    parser.add_argument("--confirm", type=int, default=3,
+                        help="runs in a row the maximum must keep up in (default 3; 1: a single run decides)")
     parser.add_argument("--max-steal", type=float, default=0.25,
                         help="host steal, in CPU-seconds of both CPUs, above which a run is repeated (default 0.25; inf: never)")
     parser.add_argument("--repeats", type=int, default=3, help="times a disturbed run is repeated at most (default 3)")
@@ -203,12 +205,12 @@ def main():
     if not os.access(args.binary, os.X_OK):
         sys.exit(f"no stampede binary at {args.binary}: build it with swift build -c release --product stampede")
     if not (1 <= args.duration <= 60 and 1 <= args.rounds <= 10 and 0 < args.fraction <= 1 and args.step > 1
-            and args.max_steal >= 0 and 0 <= args.repeats <= 10):
+            and args.max_steal >= 0 and 0 <= args.repeats <= 10 and 1 <= args.confirm <= 10):
         sys.exit("--duration must be 1–60 s, --rounds 1–10, --fraction in (0, 1], --step above 1, --max-steal at least 0, "
-                 "--repeats 0–10")
+                 "--repeats 0–10, --confirm 1–10")
 
     started = datetime.datetime.now(datetime.timezone.utc)
-    report = {"started": started.isoformat(), "duration": args.duration, "fraction": args.fraction}
+    report = {"started": started.isoformat(), "duration": args.duration, "fraction": args.fraction, "confirm": args.confirm}
     lines = []
     with tempfile.TemporaryDirectory() as workdir:
         bench = Bench(args, pathlib.Path(workdir))
@@ -246,6 +248,14 @@ def main():
                     maximum = middle
                 else:
                     failed = middle
+            # Near the limit the generator keeps up only by batching, and whether one 10 s run does is chance (on a
+            # quiet host, 80% of a maximum found by one run fell behind in one round of five). So the maximum must
+            # keep up in --confirm runs in a row; otherwise the next lower rate that kept up is tried.
+            candidates = sorted({r for r, d in search if r <= maximum and kept_up(d, r, args.duration)}, reverse=True)
+            confirmed = next((c for c in candidates if all(attempt(c) for _ in range(args.confirm - 1))), None)
+            if confirmed is None:
+                sys.exit(f"no rate kept up in {args.confirm} runs in a row; is the machine busy?")
+            maximum = confirmed
             report["search"] = [{"rate": r, **d} for r, d in search]
             target = int(maximum * args.fraction / 1000) * 1000
             rounds = [quiet.run(f"round {index + 1}", "--rate", str(target)) for index in range(args.rounds)]
@@ -270,9 +280,24 @@ def main():
     for what, document in quiet.repeated:
         lines.append(row(f"{what}, run again (host steal above {args.max_steal:g} s)", document))
     lines.append("")
-    lines.append(f"Maximum open rate that kept up: {maximum:,}/s. At {target:,}/s: p99 median "
+    lines.append(f"Maximum open rate that kept up (in {args.confirm} runs in a row): {maximum:,}/s. At {target:,}/s: p99 median "
                  f"{statistics.median(p99s):.2f} ms (rounds: {', '.join(f'{p:.2f}' for p in p99s)}); "
                  f"target p99 < 5 ms: {'met' if statistics.median(p99s) < 5 else 'not met'}.")
+    # The knee: the highest searched rate up to which every run kept up with p99 under 5 ms.
+    knee, beyond = None, None
+    for rate in sorted({r for r, _ in search}):
+        runs = [d for r, d in search if r == rate]
+        if all(kept_up(d, rate, args.duration) and d["p99"] < 5 for d in runs):
+            knee = rate
+        else:
+            beyond = (rate, max(d["p99"] for d in runs))
+            break
+    report["knee"] = knee
+    if knee:
+        lines.append(f"p99 stayed under 5 ms up to {knee:,}/s, {knee / maximum:.0%} of the maximum"
+                     + (f" (at {beyond[0]:,}/s: p99 up to {beyond[1]:.2f} ms)." if beyond else "."))
+    else:
+        lines.append("p99 was 5 ms or more at every searched rate.")
     steals = ", ".join(f"{r['steal_seconds']:.2f}" for r in rounds)
     lines.append(f"Host steal (CPU time the hypervisor took, both CPUs) during the rounds: {steals} s "
                  f"of {2 * args.duration} CPU-s each.")
