@@ -32,6 +32,7 @@ import datetime
 import json
 import os
 import pathlib
+import shlex
 import shutil
 import socket
 import statistics
@@ -108,7 +109,7 @@ class Bench:
         steal_before = steal_seconds()
         process = subprocess.Popen(
             pinning(1) + [self.args.binary, "run", "--contact-points", self.contact, "--duration", f"{self.args.duration}s",
-                          "--quiet", "--results", str(results), *load],
+                          "--quiet", "--results", str(results), *shlex.split(self.args.run_args), *load],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=self.workdir)
         try:
             _, status, usage = os.wait4(process.pid, 0)
@@ -199,6 +200,8 @@ def main():
                         help="runs in a row the maximum must keep up in (default 3; 1: a single run decides)")
     parser.add_argument("--max-steal", type=float, default=0.25,
                         help="host steal, in CPU-seconds of both CPUs, above which a run is repeated (default 0.25; inf: never)")
+    parser.add_argument("--run-args", default="",
+                        help="extra arguments for every `stampede run`, e.g. '--connections 1' (default none)")
     parser.add_argument("--repeats", type=int, default=3, help="times a disturbed run is repeated at most (default 3)")
     args = parser.parse_args()
     args.binary = os.path.abspath(args.binary)  # the runs start in a scratch directory
@@ -268,7 +271,8 @@ def main():
 
     p99s = [r["p99"] for r in rounds]
     lines.append(f"Open-model latency at {args.fraction:.0%} of the maximum rate ({started:%Y-%m-%d %H:%M} UTC, "
-                 f"{args.duration} s runs, load average {os.getloadavg()[0]:.1f})\n")
+                 f"{args.duration} s runs, load average {os.getloadavg()[0]:.1f}"
+                 + (f", every run with `{args.run_args}`" if args.run_args else "") + ")\n")
     lines.append("| run | done/s | dropped | p50 ms | p99 ms | p99.9 ms | max ms | client CPU-s | server CPU-s | host steal s |")
     lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     lines.append(row("closed, 256 users (reference)", closed))

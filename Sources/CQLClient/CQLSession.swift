@@ -111,7 +111,7 @@ public final class CQLSession: Sendable {
 
     func makePool(for address: CQLHostAddress) -> CQLHostPool {
         CQLHostPool(
-            address: address, size: configuration.connectionsPerHost, eventLoopGroup: configuration.eventLoopGroup,
+            address: address, size: configuration.effectiveConnectionsPerHost, eventLoopGroup: configuration.eventLoopGroup,
             logger: logger, baseDelay: configuration.reconnectBaseDelay, maxDelay: configuration.reconnectMaxDelay,
             makeConfiguration: { [weak self] in self?.connectionConfiguration() ?? CQLConnectionConfiguration() },
             onStateChange: { [logger] address, isUp in logger.debug("host state", metadata: ["host": "\(address)", "up": "\(isUp)"]) })

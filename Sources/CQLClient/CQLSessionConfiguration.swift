@@ -8,8 +8,10 @@ public struct CQLSessionConfiguration: Sendable {
     public var contactPoints: [String]
     /// The keyspace every connection `USE`s.
     public var keyspace: String?
-    /// Connections opened to each host of the local datacenter (2).
-    public var connectionsPerHost: Int = 2
+    /// Connections opened to each host of the local datacenter; `nil` (the default): one per event loop of
+    /// ``eventLoopGroup``. Protocol v4 multiplexes 32,768 requests on one connection; a second one on the same loop
+    /// only spreads the same requests over more socket writes and reads, which costs both sides CPU per request.
+    public var connectionsPerHost: Int?
     /// The datacenter to prefer; taken from the first contact point that answers when `nil`.
     public var localDatacenter: String?
     /// Route statements to a replica of their partition (true).
@@ -39,10 +41,15 @@ public struct CQLSessionConfiguration: Sendable {
         self.keyspace = keyspace
     }
 
+    /// The connections opened to each host: ``connectionsPerHost``, or one per event loop of ``eventLoopGroup``.
+    public var effectiveConnectionsPerHost: Int {
+        connectionsPerHost ?? max(1, eventLoopGroup.makeIterator().reduce(0) { count, _ in count + 1 })
+    }
+
     /// Checks values once at start-up.
     func validated() throws -> [CQLHostAddress] {
         guard !contactPoints.isEmpty else { throw CQLClientError(.invalidArgument, "no contact points given") }
-        guard connectionsPerHost >= 1 else { throw CQLClientError(.invalidArgument, "connections per host must be at least 1") }
+        guard (connectionsPerHost ?? 1) >= 1 else { throw CQLClientError(.invalidArgument, "connections per host must be at least 1") }
         guard (1...32768).contains(connection.maxInFlightRequests) else {
             throw CQLClientError(.invalidArgument, "in-flight requests per connection must be from 1 to 32768")
         }

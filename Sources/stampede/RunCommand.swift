@@ -36,14 +36,14 @@ struct RunCommand: AsyncParsableCommand {
         var keyspace: String?
         @Option(help: "User name, when the cluster requires authentication (password from STAMPEDE_CQL_PASSWORD).")
         var username: String?
-        @Option(help: "Connections per host.")
-        var connections = 2
+        @Option(help: "Connections per host (default: one per event loop).")
+        var connections: Int?
         @Option(name: .customLong("request-timeout"), help: "Per-request timeout, e.g. 12s.")
         var requestTimeout = "12s"
 
         func sessionConfiguration() throws -> CQLSessionConfiguration {
             var configuration = CQLSessionConfiguration(contactPoints: contactPoints.split(separator: ",").map(String.init), keyspace: keyspace)
-            configuration.connectionsPerHost = max(1, connections)
+            configuration.connectionsPerHost = connections.map { max(1, $0) }
             // The engine retries and counts every attempt itself.
             configuration.retryPolicy = CQLRetryPolicy(maxRetries: 0)
             configuration.connection.requestTimeout = try parseDuration(requestTimeout, "--request-timeout")

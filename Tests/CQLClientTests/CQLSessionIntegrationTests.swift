@@ -115,6 +115,28 @@ import Testing
         }
     }
 
+    @Test func opensOneConnectionPerEventLoopUnlessToldOtherwise() async throws {
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: 3)
+        let counts: [Int] = try await withCluster { _, contactPoints in
+            var counts: [Int] = []
+            for connectionsPerHost in [nil, 1, 2] as [Int?] {
+                var configuration = CQLSessionConfiguration(contactPoints: contactPoints)
+                configuration.eventLoopGroup = loops
+                configuration.connectionsPerHost = connectionsPerHost
+                let session = try await CQLSession.connect(configuration)
+                counts.append(session.state.withLockedValue { $0.pools.values.map(\.openConnections.count).reduce(0, +) })
+                await session.close()
+            }
+            var invalid = CQLSessionConfiguration(contactPoints: contactPoints)
+            invalid.connectionsPerHost = 0
+            await #expect(throws: CQLClientError.self) { try await CQLSession.connect(invalid) }
+            return counts
+        }
+        try await loops.shutdownGracefully()
+        // Unset: one per loop of the session's group; set: as many as asked.
+        #expect(counts == [3, 1, 2])
+    }
+
     @Test func useKeyspaceSwitchesEveryConnection() async throws {
         try await withCluster { _, contactPoints in
             var configuration = CQLSessionConfiguration(contactPoints: contactPoints)
