@@ -7,18 +7,12 @@
 #   docker run --rm -e STAMPEDE_TOKEN=... stampede:latest worker --coordinator COORDINATOR:5557
 #
 # Stage 1 builds a release binary with the Swift standard library and Foundation linked in statically;
-# stage 2 is a slim Debian with only the shared libraries that binary still needs (glibc, libstdc++, liblz4).
+# stage 2 is a slim Debian with only the shared libraries that binary still needs (glibc, libstdc++).
 
 ARG SWIFT_IMAGE=swift:6.3-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 FROM ${SWIFT_IMAGE} AS build
-# Debian package versions are not pinned (hadolint DL3008): the base image's release pins them, and a pinned
-# version disappears from the archive at the next point release, breaking the build.
-# hadolint ignore=DL3008
-RUN apt-get update \
- && apt-get install -y --no-install-recommends liblz4-dev pkg-config \
- && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Resolve dependencies in their own layer so source edits do not refetch them. Package.resolved is used when the
 # build context has one (the glob keeps COPY from failing on a fresh clone, where it is absent).
@@ -36,9 +30,11 @@ RUN swift build -c release --product stampede --static-swift-stdlib \
  && strip /staging/stampede
 
 FROM ${RUNTIME_IMAGE} AS runtime
+# Debian package versions are not pinned (hadolint DL3008): the base image's release pins them, and a pinned
+# version disappears from the archive at the next point release, breaking the build.
 # hadolint ignore=DL3008
 RUN apt-get update \
- && apt-get install -y --no-install-recommends liblz4-1 libstdc++6 ca-certificates tzdata \
+ && apt-get install -y --no-install-recommends libstdc++6 ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /data --create-home stampede
 COPY --from=build /staging/ /usr/local/bin/

@@ -42,14 +42,11 @@ let package = Package(
         .target(
             name: "CQLProtocol",
             dependencies: [
-                "CLZ4",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: hotPathSettings
         ),
-        // Debian's liblz4 (liblz4-dev), for optional frame compression.
-        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         // Connections, pools and the cluster session.
         .target(
             name: "CQLClient",

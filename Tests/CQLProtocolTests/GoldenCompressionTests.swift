@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import Testing
 
@@ -47,6 +48,40 @@ struct GoldenCompressionTests {
             #expect(try CQLLZ4.decompress(compressed).bytes == plain)
         }
         #expect(try CQLLZ4.decompress(CQLLZ4.compress(ByteBuffer())).readableBytes == 0)
+    }
+
+    @Test func roundTripsRunsRepeatsAndNoise() throws {
+        var rng = SplitMix64(seed: 11)
+        let noise = (0..<5_000).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let samples: [[UInt8]] = [
+            [], [1], Array(repeating: 7, count: 12), Array(repeating: 7, count: 13),
+            Array(repeating: 0, count: 100_000),  // one overlapping match with long length extensions
+            noise,  // literals only, with a long literal extension
+            Array("message number 1, repeated text repeated text repeated text".utf8),
+            Array((0..<300).flatMap { Array("row \($0 % 17) of the chat; ".utf8) }) + noise[..<400] + Array(repeating: 9, count: 70_000),
+        ]
+        for plain in samples {
+            let compressed = CQLLZ4.compress(ByteBuffer(bytes: plain))
+            #expect(compressed.readableBytes <= plain.count + 4 + plain.count / 255 + 16)
+            #expect(try CQLLZ4.decompress(compressed).bytes == plain)
+        }
+        // Repetitive data does shrink.
+        #expect(CQLLZ4.compress(ByteBuffer(bytes: samples[4])).readableBytes < 1_000)
+    }
+
+    /// `Fixtures/lz4-stampede-blocks.json` holds blocks this compressor wrote; `Tests/Interop/test_protocol_bytes.py`
+    /// inflates them with the reference lz4 library. Here: the compressor still writes exactly those blocks.
+    @Test func writesTheBlocksTheReferenceLibraryWasShown() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/lz4-stampede-blocks.json")
+        let entries = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [[String: String]])
+        #expect(entries.count == 6)
+        for entry in entries {
+            let plain = try #require([UInt8](hex: entry["plain"] ?? ""))
+            let block = try #require([UInt8](hex: entry["block"] ?? ""))
+            let compressed = CQLLZ4.compress(ByteBuffer(bytes: plain))
+            #expect(Array(compressed.readableBytesView.dropFirst(4)) == block, "\(entry["name"] ?? "?")")
+            #expect(try CQLLZ4.decompress(compressed).bytes == plain)
+        }
     }
 
     @Test func corruptCompressedBodiesThrow() throws {

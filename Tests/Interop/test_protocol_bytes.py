@@ -75,3 +75,16 @@ def test_every_cql_type_has_a_golden_value():
                  "inet", "int", "smallint", "text", "varchar", "time", "timestamp", "timeuuid", "tinyint", "uuid",
                  "varint", "list", "set", "map", "tuple", "address"]:
         assert name in types, f"no golden value of type {name}"
+
+
+def test_reference_lz4_inflates_stampedes_blocks():
+    """CQLProtocol's LZ4 block compressor is Stampede's own; GoldenCompressionTests proves it still writes the blocks in
+    Fixtures/lz4-stampede-blocks.json, and here the reference lz4 library (the Python driver's) inflates each of them."""
+    import lz4.block
+
+    entries = json.loads((FIXTURE.parent / "lz4-stampede-blocks.json").read_text())
+    assert len(entries) == 6
+    for entry in entries:
+        plain, block = bytes.fromhex(entry["plain"]), bytes.fromhex(entry["block"])
+        assert lz4.block.decompress(block, uncompressed_size=len(plain)) == plain, entry["name"]
+        assert len(block) <= len(plain) + len(plain) // 255 + 16
