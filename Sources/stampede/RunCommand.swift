@@ -322,7 +322,6 @@ final class ProgressDisplay: Sendable {
     let isTerminal: Bool
     struct State {
         var totals = MetricsSnapshot()
-        var lastLogSecond = -1
         var wroteLine = false
     }
     let state = Mutex(State())
@@ -334,18 +333,16 @@ final class ProgressDisplay: Sendable {
     }
 
     func show(_ report: IntervalReport) {
-        let (line, write) = state.withLock { state -> (String, Bool) in
+        // Quiet, nothing is shown: the load generator's core is spared the totals and the line every second.
+        guard !quiet else { return }
+        let line = state.withLock { state -> String? in
             state.totals.accumulate(later: report.metrics)
-            let line = formatter.liveLine(latest: report, totals: state.totals, elapsedSeconds: Double(report.second + 1))
-            if isTerminal {
-                state.wroteLine = true
-                return (line, true)
-            }
-            guard report.second / 10 != state.lastLogSecond / 10 || state.lastLogSecond < 0 else { return (line, false) }
-            state.lastLogSecond = report.second
-            return (line, report.second % 10 == 9 || report.second == 0)
+            if isTerminal { state.wroteLine = true }
+            let write = isTerminal || ProgressFormatter.logsLine(afterInterval: report.second)
+            // The line (percentiles over the histograms) is only worked out when it is written.
+            return write ? formatter.liveLine(latest: report, totals: state.totals, elapsedSeconds: Double(report.second + 1)) : nil
         }
-        guard !quiet, write else { return }
+        guard let line else { return }
         if isTerminal {
             FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
         } else {

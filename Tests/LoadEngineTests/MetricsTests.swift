@@ -116,4 +116,41 @@ import Testing
         let second = recorder.takeInterval()
         #expect(second.metrics.dropped == 0 && second.maxScheduleLagMicros == 0)
     }
+
+    @Test func reusedAccumulatorsStartEachIntervalEmpty() {
+        // The accumulator taken in one interval is emptied and swapped back in at the next: every interval must still
+        // hold exactly its own samples, errors and drops, including after a latency that grew the histogram.
+        let recorder = MetricsRecorder(operationNames: ["write"], shardCount: 1)
+        let timeout = OperationFailure(kind: .timeout, outcomeUnknown: true, isRetryable: true, message: "slow")
+        for interval in 0..<4 {
+            let values = latencies(count: 100 + interval, seed: UInt64(interval + 1))
+            var reference = LatencyHistogram()
+            for value in values {
+                recorder.recordSuccess(shard: 0, operation: 0, latencyMicros: value)
+                reference.record(micros: value)
+            }
+            if interval == 1 {
+                // Beyond the initial range: the histogram resizes, and keeps its size when emptied.
+                recorder.recordSuccess(shard: 0, operation: 0, latencyMicros: 90_000_000)
+                reference.record(micros: 90_000_000)
+            }
+            if interval == 2 {
+                recorder.recordFailure(shard: 0, operation: 0, failure: timeout, final: false)
+                recorder.recordDropped(shard: 0, count: 3)
+            }
+            let taken = recorder.takeInterval().metrics
+            let write = taken.operations["write"] ?? OperationMetrics()
+            #expect(write.successes == UInt64(reference.count), "interval \(interval)")
+            #expect(write.latency.buckets.map { [$0.value, $0.count] } == reference.buckets.map { [$0.value, $0.count] }, "interval \(interval)")
+            #expect(write.latency.maxMicros == reference.maxMicros, "interval \(interval)")
+            #expect(write.retries == (interval == 2 ? 1 : 0) && write.errors(.timeout) == (interval == 2 ? 1 : 0))
+            #expect(write.errorMessages.isEmpty == (interval != 2))
+            #expect(taken.dropped == (interval == 2 ? 3 : 0))
+        }
+    }
+
+    @Test func logsShowTheFirstSecondThenOneLineEveryTenSeconds() {
+        let logged = (0..<35).filter { ProgressFormatter.logsLine(afterInterval: $0) }
+        #expect(logged == [0, 9, 19, 29])
+    }
 }

@@ -42,6 +42,11 @@ public struct LatencyHistogram: Sendable, Equatable {
         storage.add(other.storage)
     }
 
+    /// Forgets every sample, keeping the buckets' memory (and any size it grew to).
+    public mutating func reset() {
+        storage.reset()
+    }
+
     /// The number of recorded samples.
     public var count: UInt64 { storage.totalCount }
 

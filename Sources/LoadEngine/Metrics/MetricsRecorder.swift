@@ -71,10 +71,14 @@ public final class MetricsRecorder: Sendable {
     public func takeInterval() -> (metrics: MetricsSnapshot, maxScheduleLagMicros: UInt64) {
         var merged = ShardState(operationCount: operationNames.count)
         for shard in shards where !shard.state.withLock({ $0.isUntouched }) {
-            // A record between the check and the swap is taken now; one after the swap, next time.
-            var fresh = ShardState(operationCount: operationNames.count)
-            shard.state.withLock { swap(&$0, &fresh) }
-            merged.merge(fresh)
+            // A record between the check and the swap is taken now; one after the swap, next time. The accumulator
+            // swapped in is the one taken last time, emptied here: the recording loop keeps writing into memory it
+            // has already touched instead of a fresh allocation's untouched pages.
+            var taken = shard.spare.withLock { $0.take() } ?? ShardState(operationCount: operationNames.count)
+            shard.state.withLock { swap(&$0, &taken) }
+            merged.merge(taken)
+            taken.reset()
+            shard.spare.withLock { $0 = taken }
         }
         var operations: [String: OperationMetrics] = [:]
         for (index, name) in operationNames.enumerated() {
@@ -89,6 +93,8 @@ public final class MetricsRecorder: Sendable {
 
 final class MetricsShard: Sendable {
     let state: Mutex<ShardState>
+    /// An emptied accumulator, swapped in at the next interval (used by ``MetricsRecorder/takeInterval()`` only).
+    let spare = Mutex<ShardState?>(nil)
     let inFlight = ManagedAtomic<Int>(0)
 
     init(operationCount: Int) {
@@ -109,6 +115,13 @@ struct ShardState: Sendable {
     /// Nothing was recorded into this state (every record counts an attempt, a drop or a lag).
     var isUntouched: Bool {
         dropped == 0 && maxScheduleLagMicros == 0 && operations.allSatisfy { $0.attempts == 0 }
+    }
+
+    /// Empties it, keeping its histograms' memory.
+    mutating func reset() {
+        for index in operations.indices { operations[index].reset() }
+        dropped = 0
+        maxScheduleLagMicros = 0
     }
 
     mutating func merge(_ other: ShardState) {

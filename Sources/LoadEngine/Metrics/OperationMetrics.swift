@@ -29,6 +29,17 @@ public struct OperationMetrics: Sendable, Equatable {
         errorMessages = ErrorMessageCounts()
     }
 
+    /// Empties these metrics, keeping the histogram's memory (and any size it grew to).
+    public mutating func reset() {
+        latency.reset()
+        successes = 0
+        failures = 0
+        for index in errorsByKind.indices { errorsByKind[index] = 0 }
+        unknownOutcomes = 0
+        retries = 0
+        if !errorMessages.isEmpty { errorMessages = ErrorMessageCounts() }
+    }
+
     /// Operations that reached a final outcome.
     public var operations: UInt64 { successes + failures }
 

@@ -13,6 +13,12 @@ public struct ProgressFormatter: Sendable {
         self.plannedSeconds = plannedSeconds
     }
 
+    /// Whether a log (not a terminal) shows the line of interval `second` (0-based): the first second's, then one
+    /// every 10 s (after seconds 10, 20, ...).
+    public static func logsLine(afterInterval second: Int) -> Bool {
+        second == 0 || second % 10 == 9
+    }
+
     /// A one-line status: `[#####.....] 512,000/1,000,000  RPS 48,210  p50 1.2ms p99 4.8ms  errors 0  ETA 10s`.
     public func liveLine(latest: IntervalReport, totals: MetricsSnapshot, elapsedSeconds: Double, barWidth: Int = 24) -> String {
         let combined = totals.combined
