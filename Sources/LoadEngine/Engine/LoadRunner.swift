@@ -133,12 +133,8 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
             state.schedules = schedules
         }
 
-        // The intervals' bookkeeping runs on a thread of its own at a lower priority than the loops.
-        let bookkeeping = BackgroundThread()
         await withTaskGroup(of: Void.self) { group in
-            group.addTask(executorPreference: bookkeeping.executor) {
-                await collector.runIntervals(runner: self, onInterval: onInterval)
-            }
+            group.addTask { await collector.runIntervals(runner: self, onInterval: onInterval) }
             // The probe's timer lag is the lag of the thread the first task's I/O runs on (the driver's event loop
             // when the executor runs tasks there).
             group.addTask(executorPreference: executor.taskExecutor(forTask: 0)) {
@@ -162,7 +158,6 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
         let endNanos = MonotonicClock.nanoseconds()
         await dispenser.close()
         await collector.finish(runner: self, onInterval: onInterval, endNanos: endNanos)
-        await bookkeeping.shutdown()
         stopping.store(true, ordering: .relaxed)
 
         let reason = control.withLock { $0.stopReason } ?? .completed
