@@ -103,9 +103,17 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     private func start(context: ChannelHandlerContext) {
         guard case .initialized = stateMachine.state else { return }
         perform(stateMachine.channelActive(), context: context)
-        expiryTask = context.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) {
-            [weak self] _ in self?.expireTimedOutRequests()
+        // Strong captures here and below, no weak ones: a weak reference gives an object a side table, and every
+        // later retain of it (the pipeline retains its handler for each read) takes that slower path. The task
+        // is cancelled when the connection closes or the handler is removed, which ends the cycle.
+        expiryTask = context.eventLoop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) { _ in
+            self.expireTimedOutRequests()
         }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        expiryTask?.cancel()
+        expiryTask = nil
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -131,8 +139,9 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
         if event is IdleStateHandler.IdleStateEvent, stateMachine.isReady {
             // Heartbeat: an OPTIONS the server must answer; a dead peer then times out the connection.
             let promise = context.eventLoop.makePromise(of: CQLResponse.self)
-            promise.futureResult.whenFailure { [weak self] error in
-                guard let self, let clientError = error as? CQLClientError, case .timeout = clientError.kind else { return }
+            // Every request's promise completes (answer, timeout or close), so this capture does not outlive it.
+            promise.futureResult.whenFailure { error in
+                guard let clientError = error as? CQLClientError, case .timeout = clientError.kind else { return }
                 self.logger.debug("heartbeat timed out", metadata: ["host": "\(self.address)"])
                 self.closedError = CQLClientError(.connectionClosed, "connection to \(self.address) stopped answering heartbeats", host: self.address.description)
                 self.context?.close(promise: nil)
@@ -211,8 +220,7 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         guard !flushScheduled, let context else { return }
         flushScheduled = true
-        context.eventLoop.execute { [weak self] in
-            guard let self else { return }
+        context.eventLoop.execute {
             self.flushScheduled = false
             self.flushPendingWrites()
         }

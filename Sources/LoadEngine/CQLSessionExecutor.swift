@@ -11,11 +11,31 @@ import NIOCore
 /// loop `n mod loops`): a task and the connection it writes to then share a thread when the group has one loop (or
 /// the session picks the connection of the calling loop), which saves two thread switches per operation.
 public struct CQLSessionExecutor: StatementExecutor {
-    public let session: CQLSession
+    /// Everything the executor holds, behind one reference: the engine's generic code copies its executor for every
+    /// operation, and a copy is then one ordinary retain (the session itself is weakly referenced elsewhere, which
+    /// makes each of its retains take the slower side-table path).
+    final class Storage: Sendable {
+        let session: CQLSession
+        let timeout: Duration?
+        let loopExecutors: [EventLoopTaskExecutor]
+
+        init(session: CQLSession, timeout: Duration?, loopExecutors: [EventLoopTaskExecutor]) {
+            self.session = session
+            self.timeout = timeout
+            self.loopExecutors = loopExecutors
+        }
+    }
+
+    private var storage: Storage
+
+    public var session: CQLSession { storage.session }
     /// Per-request timeout; the session's when `nil`.
-    public var timeout: Duration?
+    public var timeout: Duration? {
+        get { storage.timeout }
+        set { storage = Storage(session: storage.session, timeout: newValue, loopExecutors: storage.loopExecutors) }
+    }
     /// One task executor per loop of the session's event loop group; empty runs tasks on the default pool.
-    public let loopExecutors: [EventLoopTaskExecutor]
+    public var loopExecutors: [EventLoopTaskExecutor] { storage.loopExecutors }
 
     /// - Parameters:
     ///   - session: the connected session.
@@ -23,9 +43,8 @@ public struct CQLSessionExecutor: StatementExecutor {
     ///   - eventLoopGroup: the group the session's connections run on (`CQLSessionConfiguration.eventLoopGroup`),
     ///     to run the engine's tasks on its loops; `nil` runs them on the default thread pool.
     public init(session: CQLSession, timeout: Duration? = nil, eventLoopGroup: (any EventLoopGroup)? = nil) {
-        self.session = session
-        self.timeout = timeout
-        loopExecutors = eventLoopGroup.map(EventLoopTaskExecutor.executors(for:)) ?? []
+        storage = Storage(
+            session: session, timeout: timeout, loopExecutors: eventLoopGroup.map(EventLoopTaskExecutor.executors(for:)) ?? [])
     }
 
     public func taskExecutor(forTask task: Int) -> (any TaskExecutor)? {
@@ -53,8 +72,10 @@ public struct CQLSessionExecutor: StatementExecutor {
         _ statement: CQLPreparedStatement, values: [CQLValue], consistency: CQLConsistency, isIdempotent: Bool,
         completion: @escaping @Sendable ((any Error)?) -> Void
     ) -> Bool {
-        session.startExecute(
-            statement, values: values, options: CQLStatementOptions(consistency: consistency, timeout: timeout, isIdempotent: isIdempotent)
+        let storage = self.storage
+        return storage.session.startExecute(
+            statement, values: values,
+            options: CQLStatementOptions(consistency: consistency, timeout: storage.timeout, isIdempotent: isIdempotent)
         ) { result in
             switch result {
             case .success(.error(let error)):

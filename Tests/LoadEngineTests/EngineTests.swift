@@ -161,6 +161,28 @@ import Testing
         #expect(executor.directStarts.withLock { $0 } == Int(outcome.totals.combined.operations))
     }
 
+    @Test func directLanesWaitingForAFarSlotStopAsSoonAsTheRunIsStopped() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let executor = FakeExecutor(latency: .microseconds(200), eventLoopGroup: group, startsWithoutSuspending: true)
+        // A slot every 10 s, the lanes taking turns: after the first the lanes wait on timers 10 and 20 s away, and
+        // nothing polls; only the stop's poke wakes them.
+        let configuration = EngineConfiguration(model: .open(OpenModel(rate: 0.1, maxInFlight: 8)), duration: .seconds(60))
+        let engine = runner(configuration, executor: executor, source: UnboundedWorkSource())
+        let stopper = Task {
+            try await Task.sleep(for: .milliseconds(500))
+            engine.stop()
+        }
+        let began = MonotonicClock.nanoseconds()
+        let outcome = try await engine.run()
+        let took = Double(MonotonicClock.nanoseconds() - began) / 1e9
+        try await stopper.value
+        try await group.shutdownGracefully()
+        #expect(outcome.stopReason == .interrupted)
+        #expect(took < 5, "the run took \(took) s to end after its stop at 0.5 s")
+        #expect(outcome.totals.combined.operations <= 2)
+        #expect(executor.directStarts.withLock { $0 } == Int(outcome.totals.combined.operations))
+    }
+
     @Test func directLanesShowAStallInThePercentiles() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let executor = FakeExecutor(eventLoopGroup: group, startsWithoutSuspending: true)

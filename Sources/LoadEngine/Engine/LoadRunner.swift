@@ -25,6 +25,8 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
         var schedules: [ArrivalSchedule] = []
         var dispenser: WorkDispenser?
         var prepared: PreparedWorkload<Executor.Prepared>?
+        /// Called once a stop is requested: they wake what waits for the next slot (the open model's direct lanes).
+        var stopHooks: [@Sendable () -> Void] = []
     }
 
     public init(configuration: EngineConfiguration, workload: any Workload, executor: Executor, source: any WorkSource) {
@@ -37,10 +39,12 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
 
     /// Asks the run to stop: no new operation starts; in-flight ones finish and are recorded. Safe from anywhere.
     public func stop(_ reason: StopReason = .interrupted) {
-        control.withLock { state in
+        let hooks = control.withLock { state in
             if state.stopReason == nil { state.stopReason = reason }
+            return state.stopHooks
         }
         stopping.store(true, ordering: .relaxed)
+        for hook in hooks { hook() }
     }
 
     /// Whether a stop was requested (or the run ended).
@@ -242,15 +246,9 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
                     maxInFlight: max(1, model.maxInFlight / lanes.count), maxLateness: lateness,
                     taskExecutor: executor.taskExecutor(forTask: pair.0.workers.first ?? 0))
             }
-            defer { for lane in direct { lane.poke() } }
-            for lane in direct {
-                context.activeTasks.wrappingIncrement(ordering: .relaxed)
-                group.addTask {
-                    _ = try? await lane.start().get()
-                    context.activeTasks.wrappingDecrement(ordering: .relaxed)
-                }
-            }
-            await awaitOpenRun(context: context, lateness: lateness)
+            control.withLock { $0.stopHooks = direct.map { lane in { lane.poke() } } }
+            defer { control.withLock { $0.stopHooks = [] } }
+            await awaitDirectLanes(direct, context: context, lateness: lateness)
             return
         }
         let dispatchers = lanes.enumerated().map { index, pair in
@@ -282,7 +280,37 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
         await awaitOpenRun(context: context, lateness: lateness)
     }
 
-    /// Waits until the open model's workers (or lanes) are done, or the run stops.
+    /// Runs the direct lanes until each has finished its slots (or seen the stop, which pokes them) and its last
+    /// operation; nothing polls meanwhile, so no thread wakes beside the loops. A backstop stops the run if the
+    /// lanes are still going well after the deadline.
+    private func awaitDirectLanes(_ lanes: [DirectArrivalLane<Executor>], context: RunContext<Executor>, lateness: UInt64) async {
+        let backstop = context.deadline.map { $0 + lateness + 2_000_000_000 }
+        await withTaskGroup(of: Bool.self) { waiters in
+            for lane in lanes {
+                context.activeTasks.wrappingIncrement(ordering: .relaxed)
+                waiters.addTask {
+                    _ = try? await lane.start().get()
+                    context.activeTasks.wrappingDecrement(ordering: .relaxed)
+                    return true
+                }
+            }
+            if let backstop {
+                waiters.addTask {
+                    do { try await MonotonicClock.sleep(until: backstop) } catch { return false }
+                    self.stop(.duration)
+                    return false
+                }
+            }
+            var finished = 0
+            while finished < lanes.count, let laneFinished = await waiters.next() {
+                if laneFinished { finished += 1 }
+            }
+            waiters.cancelAll()
+        }
+        stop(context.workExhausted.load(ordering: .relaxed) ? .completed : .duration)
+    }
+
+    /// Waits until the open model's workers are done, or the run stops.
     private func awaitOpenRun(context: RunContext<Executor>, lateness: UInt64) async {
         // Workers leave once they claim a slot at or after the deadline, so every slot intended before it runs even
         // when the generator is late; the stop below is only a backstop.
