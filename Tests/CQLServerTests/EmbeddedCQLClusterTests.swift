@@ -12,7 +12,8 @@ import Glibc
 /// Live-socket tests on 127.0.0.1 with raw frames: version negotiation, malformed frames, node stop/restart.
 @Suite struct EmbeddedCQLClusterTests {
     /// A blocking TCP client with a receive timeout.
-    final class RawClient {
+    // @unchecked Sendable: a test helper owning one socket; a test hands clients from the thread that connected them.
+    final class RawClient: @unchecked Sendable {
         let descriptor: Int32
 
         init(port: Int, host: String = "127.0.0.1") throws {
@@ -136,6 +137,31 @@ import Glibc
             let again = try RawClient(port: endpoints[1].port)
             again.send(.options, stream: 0)
             #expect(again.receive() != nil)
+        }
+    }
+
+    @Test func connectionsAcceptedWhileANodeStopsDoNotOutliveTheStop() async throws {
+        try await withCluster(nodes: 2) { cluster in
+            let port = cluster.endpoints[1].port
+            // Clients keep connecting from another thread while the node stops: each is refused, reset, or closed by
+            // the stop — including one accepted just before it whose set-up finished after it.
+            let connecting = Task.detached { () -> [RawClient] in
+                var clients: [RawClient] = []
+                for _ in 0..<300 {
+                    if let client = try? RawClient(port: port) { clients.append(client) }
+                }
+                return clients
+            }
+            try await Task.sleep(for: .milliseconds(5))
+            try await cluster.stopNode(1)
+            let clients = await connecting.value
+            var answered = 0
+            for (stream, client) in clients.enumerated() {
+                client.send(.options, stream: Int16(stream))
+                if client.receive() != nil { answered += 1 }
+            }
+            #expect(answered == 0, "\(answered) of \(clients.count) connections to the stopped node still answered")
+            #expect(!cluster.isNodeRunning(1))
         }
     }
 }

@@ -139,7 +139,8 @@ class StampedeProcess:
         return self.popen.poll()
 
     def log_text(self) -> str:
-        self._log.flush()
+        if not self._log.closed:  # closed once the process is stopped; the file itself is still there
+            self._log.flush()
         try:
             return self.log_path.read_text(errors="replace")
         except OSError:

@@ -9,6 +9,8 @@ import Synchronization
 final class NodeListener: Sendable {
     private struct State {
         var server: (any Channel)?
+        /// True from the start of a bind until a stop: a connection set up outside that span is closed at once.
+        var accepting = false
         var connections: [ObjectIdentifier: any Channel] = [:]
         var boundPort: Int?
     }
@@ -47,10 +49,12 @@ final class NodeListener: Sendable {
                 }
             }
         let port = self.port
+        state.withLock { $0.accepting = true }
         let channel: any Channel
         do {
             channel = try await bootstrap.bind(host: host, port: port).get()
         } catch {
+            state.withLock { $0.accepting = false }
             throw EmbeddedCQLServerError("node \(index + 1) cannot listen on \(host):\(port): \(error)")
         }
         let bound = channel.localAddress?.port ?? port
@@ -61,9 +65,20 @@ final class NodeListener: Sendable {
         return bound
     }
 
+    /// Keeps an accepted connection so that ``stop()`` can drop it. A connection accepted just before a stop but set up
+    /// after it took its list is closed here instead: otherwise a stopped node would keep answering on it.
     private func track(_ channel: any Channel) {
         let id = ObjectIdentifier(channel)
-        state.withLock { $0.connections[id] = channel }
+        let tracked = state.withLock { state in
+            guard state.accepting else { return false }
+            state.connections[id] = channel
+            return true
+        }
+        guard tracked else {
+            // After its initializer has returned, so the close does not cut into the channel's set-up.
+            channel.eventLoop.execute { channel.close(promise: nil) }
+            return
+        }
         channel.closeFuture.whenComplete { [weak self] _ in
             _ = self?.state.withLock { $0.connections.removeValue(forKey: id) }
         }
@@ -74,6 +89,7 @@ final class NodeListener: Sendable {
         let (server, connections) = state.withLock { state -> ((any Channel)?, [any Channel]) in
             let server = state.server
             state.server = nil
+            state.accepting = false
             return (server, Array(state.connections.values))
         }
         try? await server?.close()
