@@ -112,6 +112,11 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        stopExpiryTask()
+    }
+
+    /// Ends the repeated expiry check (and the reference it holds to this handler).
+    private func stopExpiryTask() {
         expiryTask?.cancel()
         expiryTask = nil
     }
@@ -344,8 +349,7 @@ final class CQLChannelHandler: ChannelInboundHandler, @unchecked Sendable {
     private func fail(with error: CQLClientError) {
         if closedError == nil { closedError = error }
         stateMachine.closed()
-        expiryTask?.cancel()
-        expiryTask = nil
+        stopExpiryTask()
         handshakePromise.fail(error)
         onInFlightChange(0)
         for receiver in streams.removeAll() { receiver.fail(error) }

@@ -284,7 +284,7 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
     /// operation; nothing polls meanwhile, so no thread wakes beside the loops. A backstop stops the run if the
     /// lanes are still going well after the deadline.
     private func awaitDirectLanes(_ lanes: [DirectArrivalLane<Executor>], context: RunContext<Executor>, lateness: UInt64) async {
-        let backstop = context.deadline.map { $0 + lateness + 2_000_000_000 }
+        let backstop = Self.backstop(context: context, lateness: lateness)
         await withTaskGroup(of: Bool.self) { waiters in
             for lane in lanes {
                 context.activeTasks.wrappingIncrement(ordering: .relaxed)
@@ -307,21 +307,30 @@ public final class LoadRunner<Executor: StatementExecutor>: Sendable {
             }
             waiters.cancelAll()
         }
+        stopAfterOpenWork(context: context)
+    }
+
+    /// When an open run is stopped for being late: well after its deadline (workers and lanes leave once they claim
+    /// a slot at or after it, so every slot intended before it runs even when the generator is late).
+    private static func backstop(context: RunContext<Executor>, lateness: UInt64) -> UInt64? {
+        context.deadline.map { $0 + lateness + 2_000_000_000 }
+    }
+
+    /// Stops an open run whose workers or lanes are done: completed when the work ran out, otherwise at its duration.
+    private func stopAfterOpenWork(context: RunContext<Executor>) {
         stop(context.workExhausted.load(ordering: .relaxed) ? .completed : .duration)
     }
 
     /// Waits until the open model's workers are done, or the run stops.
     private func awaitOpenRun(context: RunContext<Executor>, lateness: UInt64) async {
-        // Workers leave once they claim a slot at or after the deadline, so every slot intended before it runs even
-        // when the generator is late; the stop below is only a backstop.
-        let backstop = context.deadline.map { $0 + lateness + 2_000_000_000 }
+        let backstop = Self.backstop(context: context, lateness: lateness)
         while !context.isStopping {
             if let backstop, MonotonicClock.nanoseconds() >= backstop {
                 stop(.duration)
                 break
             }
             if context.activeTasks.load(ordering: .relaxed) == 0 {
-                stop(context.workExhausted.load(ordering: .relaxed) ? .completed : .duration)
+                stopAfterOpenWork(context: context)
                 break
             }
             try? await Task.sleep(for: .milliseconds(10))
