@@ -161,6 +161,25 @@ import Testing
         #expect(executor.directStarts.withLock { $0 } == Int(outcome.totals.combined.operations))
     }
 
+    @Test func directLanesStartSlotsOnTheirTimerNotOnEveryResponse() async throws {
+        // 20,000/s with 100 µs responses: answers come back between slots all the time. A lane that ticked on each
+        // read of responses would send a slot or two per tick, clocked to the round trip (a socket write and a read
+        // each; 7,000–8,000 ticks here when it did); the lane's ticks are its timer's, at least 200 µs apart, each
+        // sending every slot due by then.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let executor = FakeExecutor(latency: .microseconds(100), eventLoopGroup: group, startsWithoutSuspending: true)
+        let configuration = EngineConfiguration(
+            model: .open(OpenModel(rate: 20_000, maxInFlight: 10_000, maxLateness: .seconds(5))), duration: .milliseconds(500))
+        let outcome = try await runner(configuration, executor: executor, source: UnboundedWorkSource()).run()
+        try await group.shutdownGracefully()
+        let started = executor.directStarts.withLock { $0 }
+        let batches = executor.directStartBatches.withLock { $0.count }
+        #expect(started == Int(outcome.totals.combined.operations))
+        #expect(started > 5_000)
+        // 0.5 s / 200 µs = 2,500 timer ticks at most, plus the first one and a few for new leases.
+        #expect(batches <= 2_500 + 50, "\(started) operations started in \(batches) batches")
+    }
+
     @Test func directLanesWaitingForAFarSlotStopAsSoonAsTheRunIsStopped() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let executor = FakeExecutor(latency: .microseconds(200), eventLoopGroup: group, startsWithoutSuspending: true)

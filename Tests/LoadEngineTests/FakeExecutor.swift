@@ -25,6 +25,9 @@ final class FakeExecutor: StatementExecutor {
     let startsWithoutSuspending: Bool
     /// Operations started by ``start(_:values:consistency:isIdempotent:completion:)``.
     let directStarts = Mutex(0)
+    /// Runs of the loop (tasks, timers) that started at least one operation with
+    /// ``start(_:values:consistency:isIdempotent:completion:)``: one for each lane tick that sent anything.
+    let directStartBatches = Mutex((count: 0, open: false))
 
     init(
         latency: Duration? = nil, failFirstAttempt: (@Sendable (UUID) -> Bool)? = nil, eventLoopGroup: (any EventLoopGroup)? = nil,
@@ -43,6 +46,15 @@ final class FakeExecutor: StatementExecutor {
     ) -> Bool {
         guard startsWithoutSuspending, let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return false }
         directStarts.withLock { $0 += 1 }
+        let opensBatch = directStartBatches.withLock { batches in
+            defer { batches.open = true }
+            if !batches.open { batches.count += 1 }
+            return !batches.open
+        }
+        if opensBatch {
+            // Runs once the loop has finished what it is running now: every start until then is in this batch.
+            loop.execute { self.directStartBatches.withLock { $0.open = false } }
+        }
         let now = requestStarted()
         var delay = latency.map { UInt64($0.seconds * 1e9) } ?? 0
         if let window = pause.withLock({ $0 }), window.contains(now) { delay = max(delay, window.upperBound - now) }

@@ -2,8 +2,8 @@ import NIOCore
 
 /// One lane of the open model run from its event loop, without a task per operation.
 ///
-/// Each tick — the loop's timer when the next slot falls due (at least ``minimumTimerGap`` after the last tick), or
-/// the responses of a read — starts every due slot with
+/// Each tick — the loop's timer when the next slot falls due (at least ``minimumTimerGap`` after the last tick), or,
+/// while the lane is at its in-flight bound, the responses of a read — starts every due slot with
 /// ``StatementExecutor/start(_:values:consistency:isIdempotent:completion:)`` and returns; the completion records the
 /// operation (no future is made). One tick's requests therefore share one flush, and an operation costs no
 /// suspension. An operation the executor cannot start that way (a batch), or whose quick attempt
@@ -51,6 +51,8 @@ final class DirectArrivalLane<Executor: StatementExecutor>: @unchecked Sendable 
     private var timerDue: UInt64?
     private var lastTick: UInt64 = 0
     private var tickQueued = false
+    /// The last tick stopped issuing because `maxInFlight` operations were in flight: the next completion ticks.
+    private var blockedOnCapacity = false
     /// No slot will be started any more (schedule over, deadline, stop, or no more work).
     private var over = false
     private var waitingForLease = false
@@ -94,6 +96,7 @@ final class DirectArrivalLane<Executor: StatementExecutor>: @unchecked Sendable 
         let now = MonotonicClock.nanoseconds()
         lastTick = now
         var dropped: UInt64 = 0
+        blockedOnCapacity = false
         issuing: while !over, inFlight < maxInFlight {
             // An index first: a claimed slot cannot be given back.
             guard let use = leaseWithIndex() else { break }
@@ -113,6 +116,7 @@ final class DirectArrivalLane<Executor: StatementExecutor>: @unchecked Sendable 
                 issue(index: index, start: min(intended, now), use: use)
             }
         }
+        if !over, inFlight >= maxInFlight { blockedOnCapacity = true }
         if dropped > 0 { context.recorder.recordDropped(shard: shard, count: dropped) }
         finishIfDone()
     }
@@ -219,8 +223,16 @@ final class DirectArrivalLane<Executor: StatementExecutor>: @unchecked Sendable 
         use.outstanding -= 1
         if succeeded { use.succeeded += 1 } else { use.failed += 1 }
         reportIfDone(use)
-        // The slots that fell due meanwhile go out with this read's other responses' successors, in one flush.
-        if over { finishIfDone() } else { queueTick() }
+        if over {
+            finishIfDone()
+        } else if blockedOnCapacity {
+            // Slots were waiting for room: they go out with this read's other responses' successors, in one flush.
+            queueTick()
+        }
+        // Otherwise the timer armed by the last tick starts the next slots. A tick per read of responses would
+        // clock the lane to the round trip (tens of microseconds on loopback), sending a few operations per
+        // socket write and costing a wake-up, a write and a read for each few: the client's core then stays busy
+        // at rates well below its maximum, and has no room left when the host slows down.
     }
 
     // MARK: Leases
