@@ -180,6 +180,23 @@ import Testing
         #expect(batches <= 2_500 + 50, "\(started) operations started in \(batches) batches")
     }
 
+    @Test func directLanesAtTheirInFlightBoundStartTheNextSlotOnACompletion() async throws {
+        // 5,000/s asked, at most 4 in flight answered after 1 ms each: the bound, not the schedule, sets the pace
+        // (about 4,000/s), and each completion must start the next waiting slot — no timer is armed meanwhile.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let executor = FakeExecutor(latency: .milliseconds(1), eventLoopGroup: group, startsWithoutSuspending: true)
+        let source = FixedRangeWorkSource(total: 1000, chunkSize: 1000)
+        let configuration = EngineConfiguration(
+            model: .open(OpenModel(rate: 5000, maxInFlight: 4, maxLateness: .seconds(10))), duration: .seconds(5))
+        let outcome = try await runner(configuration, executor: executor, source: source).run()
+        try await group.shutdownGracefully()
+        #expect(outcome.stopReason == .completed)
+        #expect(outcome.totals.combined.successes == 1000)
+        #expect(outcome.totals.dropped == 0)
+        #expect(executor.directStarts.withLock { $0 } == 1000)
+        #expect(executor.concurrency.withLock { $0.samples.map(\.1).max() } == 4)
+    }
+
     @Test func directLanesWaitingForAFarSlotStopAsSoonAsTheRunIsStopped() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let executor = FakeExecutor(latency: .microseconds(200), eventLoopGroup: group, startsWithoutSuspending: true)
