@@ -302,6 +302,12 @@ def main():
                      + (f" (at {beyond[0]:,}/s: p99 up to {beyond[1]:.2f} ms)." if beyond else "."))
     else:
         lines.append("p99 was 5 ms or more at every searched rate.")
+    # Headroom: how busy the client's core was at the target rate. Near 100% the generator has no room left to
+    # absorb a slower host and queues instead (see BENCHMARKS.md, "A tick per timer, not per read").
+    busy = [r["client_cpu_seconds"] / r["total_time"] for r in rounds if r.get("total_time")]
+    if busy:
+        lines.append(f"Client CPU in the rounds: {', '.join(f'{b:.0%}' for b in busy)} of its core (the process's CPU "
+                     f"time, start-up included, over the run's duration; a saturated client is near 100%).")
     steals = ", ".join(f"{r['steal_seconds']:.2f}" for r in rounds)
     lines.append(f"Host steal (CPU time the hypervisor took, both CPUs) during the rounds: {steals} s "
                  f"of {2 * args.duration} CPU-s each.")
