@@ -46,10 +46,11 @@ final class FakeExecutor: StatementExecutor {
     ) -> Bool {
         guard startsWithoutSuspending, let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return false }
         directStarts.withLock { $0 += 1 }
-        let opensBatch = directStartBatches.withLock { batches in
-            defer { batches.open = true }
-            if !batches.open { batches.count += 1 }
-            return !batches.open
+        let opensBatch = directStartBatches.withLock { batches -> Bool in
+            guard !batches.open else { return false }
+            batches.open = true
+            batches.count += 1
+            return true
         }
         if opensBatch {
             // Runs once the loop has finished what it is running now: every start until then is in this batch.

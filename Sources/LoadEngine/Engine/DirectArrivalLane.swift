@@ -51,8 +51,6 @@ final class DirectArrivalLane<Executor: StatementExecutor>: @unchecked Sendable 
     private var timerDue: UInt64?
     private var lastTick: UInt64 = 0
     private var tickQueued = false
-    /// The last tick stopped issuing because `maxInFlight` operations were in flight: the next completion ticks.
-    private var blockedOnCapacity = false
     /// No slot will be started any more (schedule over, deadline, stop, or no more work).
     private var over = false
     private var waitingForLease = false
@@ -96,7 +94,6 @@ final class DirectArrivalLane<Executor: StatementExecutor>: @unchecked Sendable 
         let now = MonotonicClock.nanoseconds()
         lastTick = now
         var dropped: UInt64 = 0
-        blockedOnCapacity = false
         issuing: while !over, inFlight < maxInFlight {
             // An index first: a claimed slot cannot be given back.
             guard let use = leaseWithIndex() else { break }
@@ -116,7 +113,6 @@ final class DirectArrivalLane<Executor: StatementExecutor>: @unchecked Sendable 
                 issue(index: index, start: min(intended, now), use: use)
             }
         }
-        if !over, inFlight >= maxInFlight { blockedOnCapacity = true }
         if dropped > 0 { context.recorder.recordDropped(shard: shard, count: dropped) }
         finishIfDone()
     }
@@ -219,13 +215,15 @@ final class DirectArrivalLane<Executor: StatementExecutor>: @unchecked Sendable 
     }
 
     private func completed(_ use: LeaseUse, succeeded: Bool) {
+        // Only a tick raises `inFlight`, so a lane at its bound here is one whose last tick stopped for want of room.
+        let wasAtBound = inFlight >= maxInFlight
         inFlight -= 1
         use.outstanding -= 1
         if succeeded { use.succeeded += 1 } else { use.failed += 1 }
         reportIfDone(use)
         if over {
             finishIfDone()
-        } else if blockedOnCapacity {
+        } else if wasAtBound {
             // Slots were waiting for room: they go out with this read's other responses' successors, in one flush.
             queueTick()
         }
