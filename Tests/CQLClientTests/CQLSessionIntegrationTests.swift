@@ -244,6 +244,14 @@ import Testing
                 if let host = result.host { answeredBy.insert(host.description) }
             }
             #expect(answeredBy.count == 3)
+            // The session learns the new keyspace's replication from the schema-change event, asynchronously; until
+            // then its plans are round robin (on a loaded machine that can outlast the warm-up writes).
+            var knowsReplication = false
+            for _ in 0..<100 where !knowsReplication {
+                knowsReplication = session.state.withLockedValue { $0.replications["chat"] } != nil
+                if !knowsReplication { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(knowsReplication, "the session learned the keyspace's replication")
             // Token-aware routing: each write's query plan starts with its partition's replica (replication factor 1:
             // the node owning the first token at or after the partition key's). The plan, not the answering host, is
             // checked: a write whose replica has no open connection at that moment (a loaded machine) rightly goes on
