@@ -136,8 +136,11 @@ import Glibc
             let t = remaining.seconds * Double(step) / 10
             #expect(abs(part.target(at: t) - whole.target(at: t + joinedAt)) < 0.51)
         }
-        // Its statistics are on the run's timeline: no second beyond the run's end.
-        #expect(results.perSecond.allSatisfy { (0...3).contains($0.second) })
+        // Its statistics are on the run's timeline: no second beyond the run's end (3 s of stages; later only when a
+        // loaded machine delivered the stop late, which the run's measured time then shows).
+        let lastSecond = max(3, Int(results.totalTime))
+        #expect(results.perSecond.allSatisfy { (0...lastSecond).contains($0.second) },
+                "seconds \(results.perSecond.map(\.second)) in a run of \(results.totalTime) s")
         for task in tasks { _ = await loopback.value(of: task, within: 10) }
     }
 
